@@ -1,0 +1,68 @@
+//! The operation model every part of rift shares, and its formats.
+//!
+//! A history is a sequence of [`Op`]s in the order they were recorded, with Jepsen's meaning:
+//! a client process *invokes* an operation, then *completes* it with `ok` (it happened), `fail`
+//! (it definitely did not happen) or `info` (nobody knows). An invocation with no completion at
+//! all is indeterminate too. A process has at most one operation open at a time, so pairing is
+//! a matter of following each process ([`pairing`]).
+//!
+//! Formats:
+//! - JSON Lines ([`jsonl`]) is native: one op per line, written as ops complete by a
+//!   [`HistoryWriter`] that makes every op durable within 100 ms, and read back by a reader that
+//!   keeps the readable prefix of a file cut short by a crash.
+//! - Jepsen EDN ([`edn`]) for histories from Jepsen and Elle, and for handing ours to their tools.
+//!   JSONL → EDN → JSONL gives back the same ops.
+//!
+//! This crate owns the shape of the data only; what a history *means* is the checkers' business.
+
+pub mod edn;
+mod error;
+pub mod jsonl;
+mod op;
+pub mod pairing;
+mod value;
+
+pub use error::{HistoryError, Location};
+pub use jsonl::{HistoryWriter, JsonlReader};
+pub use op::{Interner, Op, OpType, Process, Sym};
+pub use pairing::Pairing;
+pub use value::Value;
+
+use std::path::Path;
+
+/// The formats a history file can be in, chosen by its extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// rift's native JSON Lines (`.jsonl`, `.json`).
+    Jsonl,
+    /// Jepsen's EDN (`.edn`).
+    Edn,
+}
+
+impl Format {
+    /// The format a path's extension names, if any.
+    pub fn from_path(path: &Path) -> Option<Format> {
+        match path.extension()?.to_str()? {
+            "jsonl" | "json" | "ndjson" => Some(Format::Jsonl),
+            "edn" => Some(Format::Edn),
+            _ => None,
+        }
+    }
+}
+
+/// A whole history read into memory, with what the reader had to say about it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Loaded {
+    pub ops: Vec<Op>,
+    /// Problems that lost nothing recorded, e.g. a last line cut short by a crash.
+    pub warnings: Vec<String>,
+}
+
+/// Reads a whole history file in the format its extension names.
+pub fn load(path: &Path) -> Result<Loaded, HistoryError> {
+    match Format::from_path(path) {
+        Some(Format::Jsonl) => jsonl::load(path),
+        Some(Format::Edn) => edn::load(path),
+        None => Err(HistoryError::UnknownFormat(path.to_path_buf())),
+    }
+}
