@@ -1,1 +1,196 @@
-//! placeholder
+//! Pure analyses of a history: given the same ops, the same verdict, every time.
+//!
+//! Owns: the verdict model ([`Validity`], [`CheckResult`], [`Anomaly`]), the [`Checker`] trait,
+//! and the checkers themselves — `stats` now; convergence, lost updates (set, counter,
+//! register), idempotency, session guarantees and the Elle-like cycle checker as they land.
+//! No I/O, no clocks, no threads: the harness reads, checkers judge.
+//!
+//! Checkers consume ops one at a time ([`Checker::observe`]) so that a history far larger than
+//! memory can be checked in one pass, by every checker at once ([`check`]).
+
+mod stats;
+
+pub use stats::Stats;
+
+use history::Op;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Jepsen's three verdicts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Validity {
+    /// No checker found an anomaly.
+    True,
+    /// At least one anomaly.
+    False,
+    /// A checker could not decide (e.g. nothing was ever read).
+    Unknown,
+}
+
+impl Validity {
+    /// The verdict of two results together: an anomaly anywhere decides; otherwise any doubt.
+    pub fn and(self, other: Validity) -> Validity {
+        use Validity::*;
+        match (self, other) {
+            (False, _) | (_, False) => False,
+            (Unknown, _) | (_, Unknown) => Unknown,
+            (True, True) => True,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Validity::True => "true",
+            Validity::False => "false",
+            Validity::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for Validity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Written as Jepsen writes `:valid?`: `true`, `false` or `"unknown"`.
+impl Serialize for Validity {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Validity::True => s.serialize_bool(true),
+            Validity::False => s.serialize_bool(false),
+            Validity::Unknown => s.serialize_str("unknown"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Validity {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::Bool(true) => Ok(Validity::True),
+            serde_json::Value::Bool(false) => Ok(Validity::False),
+            serde_json::Value::String(s) if s == "unknown" => Ok(Validity::Unknown),
+            other => Err(serde::de::Error::custom(format!(
+                "valid must be true, false or \"unknown\", not {other}"
+            ))),
+        }
+    }
+}
+
+/// One thing found wrong, with the ops that show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Anomaly {
+    /// A stable name: `lost-update`, `read-your-writes`, ...
+    pub kind: String,
+    /// Indexes of the ops involved (a minimal witness).
+    pub ops: Vec<u64>,
+    /// A paragraph a person can follow without reading code.
+    pub explanation: String,
+}
+
+/// What one checker concluded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckResult {
+    /// The checker's stable name.
+    pub checker: String,
+    pub valid: Validity,
+    /// One line for a person: what was checked and what came of it.
+    pub summary: String,
+    /// Measurements, keyed by stable names (for reports and tables).
+    pub figures: serde_json::Map<String, serde_json::Value>,
+    /// How many anomalies of each kind were found (all of them, not only those listed).
+    pub anomaly_counts: BTreeMap<String, u64>,
+    /// Anomalies with their witnesses; may be a bounded sample of all those counted.
+    pub anomalies: Vec<Anomaly>,
+}
+
+impl CheckResult {
+    pub fn new(checker: &str, valid: Validity, summary: impl Into<String>) -> CheckResult {
+        CheckResult {
+            checker: checker.to_owned(),
+            valid,
+            summary: summary.into(),
+            figures: serde_json::Map::new(),
+            anomaly_counts: BTreeMap::new(),
+            anomalies: Vec::new(),
+        }
+    }
+}
+
+/// A checker reads a history in index order, then gives its verdict.
+pub trait Checker {
+    /// The stable name results are reported under.
+    fn name(&self) -> &'static str;
+    /// Takes the next op of the history.
+    fn observe(&mut self, op: &Op);
+    /// The verdict on everything observed.
+    fn finish(self: Box<Self>) -> CheckResult;
+}
+
+/// Every checker rift has, by name.
+pub const NAMES: &[&str] = &["stats"];
+
+/// A fresh checker by its stable name.
+pub fn by_name(name: &str) -> Option<Box<dyn Checker>> {
+    match name {
+        "stats" => Some(Box::new(Stats::default())),
+        _ => None,
+    }
+}
+
+/// The verdicts of several checkers on one history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub valid: Validity,
+    /// By checker name, in the order the checkers were given.
+    pub results: Vec<CheckResult>,
+}
+
+impl Verdict {
+    pub fn of(results: Vec<CheckResult>) -> Verdict {
+        // With no checker at all nothing was decided.
+        let valid = results.iter().map(|r| r.valid).reduce(Validity::and);
+        Verdict {
+            valid: valid.unwrap_or(Validity::Unknown),
+            results,
+        }
+    }
+}
+
+/// Runs checkers over a history in one pass.
+pub fn check<'a>(
+    mut checkers: Vec<Box<dyn Checker>>,
+    ops: impl IntoIterator<Item = &'a Op>,
+) -> Verdict {
+    for op in ops {
+        for c in &mut checkers {
+            c.observe(op);
+        }
+    }
+    Verdict::of(checkers.into_iter().map(|c| c.finish()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Validity::*;
+    use super::*;
+
+    #[test]
+    fn an_anomaly_anywhere_decides_then_any_doubt() {
+        assert_eq!(True.and(True), True);
+        assert_eq!(True.and(Unknown), Unknown);
+        assert_eq!(Unknown.and(False), False);
+        assert_eq!(False.and(True), False);
+        assert_eq!(Verdict::of(vec![]).valid, Unknown);
+    }
+
+    #[test]
+    fn validity_serializes_as_jepsen_does() {
+        for (v, json) in [(True, "true"), (False, "false"), (Unknown, "\"unknown\"")] {
+            assert_eq!(serde_json::to_string(&v).unwrap(), json);
+            assert_eq!(serde_json::from_str::<Validity>(json).unwrap(), v);
+        }
+        assert!(serde_json::from_str::<Validity>("\"maybe\"").is_err());
+    }
+}

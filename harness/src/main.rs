@@ -1,1 +1,42 @@
-fn main() {}
+//! `rift`: a fault-injection test harness for replicated data stores.
+//!
+//! `main` parses, runs, and maps the outcome to an exit code; the work is in the modules.
+
+mod check;
+mod cli;
+mod convert;
+mod exit;
+
+use clap::Parser;
+use exit::Exit;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let exit = match cli::Cli::try_parse() {
+        Ok(cli) => run(cli),
+        Err(e) => {
+            let _ = e.print();
+            if e.use_stderr() {
+                Exit::BadArguments
+            } else {
+                Exit::Valid
+            }
+        }
+    };
+    ExitCode::from(exit as u8)
+}
+
+fn run(cli: cli::Cli) -> Exit {
+    let outcome = match cli.command {
+        cli::Command::Check(args) => check::run(args),
+        cli::Command::Convert(args) => convert::run(args),
+        planned => Err(exit::usage(format!(
+            "`rift {}` is not built yet in this version of rift; `rift check` and `rift convert` are",
+            planned.not_built().unwrap_or("?")
+        ))),
+    };
+    outcome.unwrap_or_else(|e| {
+        eprintln!("rift: error: {e:#}");
+        exit::classify(&e)
+    })
+}

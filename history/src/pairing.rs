@@ -48,12 +48,72 @@ impl Pairing {
     }
 }
 
+/// Follows which op each process has open, one op at a time, in little memory: what a
+/// streaming checker needs to know an op's invocation, and what validates a history's shape.
+#[derive(Debug, Default)]
+pub struct OpenOps {
+    /// Open invocation per process: (position in the history, the invocation's index, its f).
+    open: HashMap<Process, Open>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Open {
+    pub position: u64,
+    pub index: u64,
+    pub f: crate::Sym,
+}
+
+/// What an op did to its process's open op.
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// It opened an op (an invocation, or an `info` with nothing open).
+    Opened,
+    /// It completed the open op.
+    Completed(Open),
+}
+
+impl OpenOps {
+    /// Takes the op at `position` (its place in the history, from 0).
+    pub fn push(&mut self, position: u64, op: &Op) -> Result<Step, HistoryError> {
+        match (op.kind, self.open.remove(&op.process)) {
+            (OpType::Invoke, None) | (OpType::Info, None) => {
+                let open = Open {
+                    position,
+                    index: op.index,
+                    f: op.f.clone(),
+                };
+                self.open.insert(op.process.clone(), open);
+                Ok(Step::Opened)
+            }
+            (OpType::Invoke, Some(open)) => Err(error(
+                op,
+                &format!(
+                    "process {} invokes op {} while its op {} is still open",
+                    op.process, op.index, open.index
+                ),
+            )),
+            (_, Some(open)) => Ok(Step::Completed(open)),
+            (_, None) => Err(error(
+                op,
+                &format!(
+                    "op {} completes ({}) an op process {} never invoked",
+                    op.index, op.kind, op.process
+                ),
+            )),
+        }
+    }
+
+    /// Ops still open: never completed, so indeterminate.
+    pub fn still_open(&self) -> impl Iterator<Item = (&Process, &Open)> {
+        self.open.iter()
+    }
+}
+
 /// Pairs ops one at a time (for streaming readers).
 #[derive(Debug, Default)]
 pub struct PairingBuilder {
     partner: Vec<u32>,
-    /// Open invocation per process: (position, index).
-    open: HashMap<Process, (u32, u64)>,
+    open: OpenOps,
 }
 
 impl PairingBuilder {
@@ -62,33 +122,11 @@ impl PairingBuilder {
             .ok()
             .filter(|&p| p != NONE)
             .ok_or_else(|| error(op, "history is longer than 4 294 967 294 ops"))?;
-        self.partner.push(NONE);
-        match (op.kind, self.open.remove(&op.process)) {
-            (OpType::Invoke, None) | (OpType::Info, None) => {
-                self.open.insert(op.process.clone(), (pos, op.index));
-            }
-            (OpType::Invoke, Some((_, open_index))) => {
-                return Err(error(
-                    op,
-                    &format!(
-                        "process {} invokes op {} while its op {open_index} is still open",
-                        op.process, op.index
-                    ),
-                ));
-            }
-            (_, Some((inv, _))) => {
-                self.partner[inv as usize] = pos;
-                self.partner[pos as usize] = inv;
-            }
-            (_, None) => {
-                return Err(error(
-                    op,
-                    &format!(
-                        "op {} completes ({}) an op process {} never invoked",
-                        op.index, op.kind, op.process
-                    ),
-                ));
-            }
+        if let Step::Completed(inv) = self.open.push(u64::from(pos), op)? {
+            self.partner[inv.position as usize] = pos;
+            self.partner.push(inv.position as u32);
+        } else {
+            self.partner.push(NONE);
         }
         Ok(())
     }

@@ -1,1 +1,81 @@
-//! placeholder
+//! What clients do, and which checkers judge it.
+//!
+//! Owns: the workload definitions (register, set, counter, list-append, idempotency,
+//! rw-register), the `Client` trait, and store adapters (the demo store first). Today it holds
+//! the registry `rift check` uses to choose checkers by workload name; generators and clients
+//! arrive with the test runner.
+
+/// A workload as `rift` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Workload {
+    pub name: &'static str,
+    /// One line for `--help` and errors.
+    pub about: &'static str,
+    /// The checkers that judge its histories, by stable name.
+    pub checkers: &'static [&'static str],
+}
+
+/// Every workload rift knows.
+pub const WORKLOADS: &[Workload] = &[
+    Workload {
+        name: "register",
+        about: "reads and writes of unique values to single keys",
+        checkers: &["stats"],
+    },
+    Workload {
+        name: "set",
+        about: "adds of unique elements, then reads of the whole set",
+        checkers: &["stats"],
+    },
+    Workload {
+        name: "counter",
+        about: "increments and reads of counters",
+        checkers: &["stats"],
+    },
+    Workload {
+        name: "list-append",
+        about: "transactions appending unique values to lists and reading them",
+        checkers: &["stats"],
+    },
+    Workload {
+        name: "rw-register",
+        about: "transactions writing unique values to registers and reading them",
+        checkers: &["stats"],
+    },
+    Workload {
+        name: "idempotency",
+        about: "insert-if-absent of request ids, retried after timeouts",
+        checkers: &["stats"],
+    },
+];
+
+/// A workload by name.
+pub fn find(name: &str) -> Option<&'static Workload> {
+    WORKLOADS.iter().find(|w| w.name == name)
+}
+
+/// The names, for error messages.
+pub fn names() -> Vec<&'static str> {
+    WORKLOADS.iter().map(|w| w.name).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_workload_names_checkers_that_exist() {
+        for w in WORKLOADS {
+            assert!(!w.checkers.is_empty(), "{} has no checker", w.name);
+            for c in w.checkers {
+                assert!(
+                    checkers::by_name(c).is_some(),
+                    "{} names unknown checker {c}",
+                    w.name
+                );
+            }
+        }
+        assert_eq!(find("set").map(|w| w.name), Some("set"));
+        assert!(find("bank").is_none());
+    }
+}

@@ -1,5 +1,7 @@
 //! The history formats: JSON Lines, EDN, their round trip, durability, and robustness.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
 mod common;
 mod durability;
 mod edn;

@@ -1,0 +1,223 @@
+//! `rift check`: judge a stored run or a history file.
+//!
+//! The history is read once, as a stream: each op is validated (it must pair with its process's
+//! open op), shown to every checker, and — for a loose file — copied into a new run directory
+//! as JSON Lines, so that the run directory always holds what was judged.
+
+use crate::cli::CheckArgs;
+use crate::exit::{Exit, usage};
+use anyhow::{Context, Result};
+use checkers::Checker;
+use history::pairing::OpenOps;
+use history::{Format, HistoryWriter, JsonlReader, Op};
+use results::{HistorySummary, ResultsFile, RunDir, RunLog, render_terminal};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+/// Where the history comes from and where the results go.
+struct Target {
+    run: RunDir,
+    history: PathBuf,
+    format: Format,
+    /// A loose file is copied into the run directory; a run directory is checked in place.
+    copy: bool,
+}
+
+pub fn run(args: CheckArgs) -> Result<Exit> {
+    let target = resolve(&args)?;
+    let workload_name = match &args.workload {
+        Some(w) => w.clone(),
+        None => workload_of(&target.run)?,
+    };
+    let workload = workloads::find(&workload_name).ok_or_else(|| {
+        usage(format!(
+            "unknown workload {workload_name:?}; rift knows {}",
+            workloads::names().join(", ")
+        ))
+    })?;
+    let checkers: Vec<Box<dyn Checker>> = workload
+        .checkers
+        .iter()
+        .map(|name| checkers::by_name(name).context(format!("no checker named {name}")))
+        .collect::<Result<_>>()?;
+
+    let log = RunLog::open(&target.run)?;
+    log.line(format!(
+        "check {} as workload {} with checkers {}",
+        target.history.display(),
+        workload.name,
+        workload.checkers.join(", ")
+    ));
+    if target.copy {
+        target.run.write_json(
+            "test.json",
+            &json!({
+                "command": "check",
+                "name": target.run.test_name(),
+                "workload": workload.name,
+                "source": absolute(&target.history),
+                "source-format": format!("{:?}", target.format).to_lowercase(),
+            }),
+        )?;
+    }
+
+    let (verdict, ops, warnings) = match stream(&target, checkers) {
+        Ok(done) => done,
+        Err(e) => {
+            log.line(format!("check failed: {e:#}"));
+            return Err(e);
+        }
+    };
+    for w in &warnings {
+        eprintln!("rift: warning: {w}");
+        log.line(format!("warning: {w}"));
+    }
+    let history_path = if target.copy {
+        results::run_dir_files::HISTORY.to_owned()
+    } else {
+        target.history.display().to_string()
+    };
+    let results = ResultsFile::new(
+        target.run.test_name(),
+        HistorySummary {
+            path: history_path,
+            ops,
+            warnings,
+        },
+        verdict,
+    );
+    target.run.write_json("results.json", &results)?;
+    log.line(format!("checked {ops} ops: valid {}", results.valid));
+    print!("{}", render_terminal(&results));
+    println!("run directory: {}", target.run.path().display());
+    Ok(Exit::from(results.valid))
+}
+
+fn resolve(args: &CheckArgs) -> Result<Target> {
+    let input = &args.input;
+    let meta = std::fs::metadata(input).map_err(|e| usage(format!("{}: {e}", input.display())))?;
+    if meta.is_dir() {
+        let run = RunDir::open(input).map_err(|e| usage(e.to_string()))?;
+        let history = run.history();
+        if !history.is_file() {
+            return Err(usage(format!(
+                "{}: no history.jsonl here; give a run directory or a history file",
+                input.display()
+            )));
+        }
+        return Ok(Target {
+            run,
+            history,
+            format: Format::Jsonl,
+            copy: false,
+        });
+    }
+    let format = Format::from_path(input).ok_or_else(|| {
+        usage(format!(
+            "{}: cannot tell the history format from the extension (use .jsonl or .edn)",
+            input.display()
+        ))
+    })?;
+    let name = match &args.test_name {
+        Some(n) => n.clone(),
+        None => default_test_name(input),
+    };
+    results::validate_test_name(&name).map_err(|e| usage(e.to_string()))?;
+    let run = RunDir::create(&args.results_dir, &name, chrono::Local::now())?;
+    Ok(Target {
+        run,
+        history: input.clone(),
+        format,
+        copy: true,
+    })
+}
+
+fn default_test_name(input: &Path) -> String {
+    let stem = input
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("history");
+    let clean: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("check-{}", clean.trim_start_matches('.'))
+}
+
+/// The workload a stored run was made with, from its test.json.
+fn workload_of(run: &RunDir) -> Result<String> {
+    let missing = || {
+        usage(format!(
+            "--workload is required: {} names none (rift knows {})",
+            run.test_json().display(),
+            workloads::names().join(", ")
+        ))
+    };
+    let text = std::fs::read_to_string(run.test_json()).map_err(|_| missing())?;
+    let plan: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| usage(format!("{}: {e}", run.test_json().display())))?;
+    plan.get("workload")
+        .and_then(|w| w.as_str())
+        .map(str::to_owned)
+        .ok_or_else(missing)
+}
+
+fn absolute(path: &Path) -> String {
+    std::fs::canonicalize(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
+}
+
+/// Reads, validates, checks and (for a loose file) copies every op.
+fn stream(
+    target: &Target,
+    mut checkers: Vec<Box<dyn Checker>>,
+) -> Result<(checkers::Verdict, u64, Vec<String>)> {
+    let writer = match target.copy {
+        true => Some(HistoryWriter::create(target.run.history())?),
+        false => None,
+    };
+    let mut open = OpenOps::default();
+    let mut count = 0u64;
+    let mut take = |op: Op| -> Result<()> {
+        open.push(count, &op)
+            .map_err(|e| usage(format!("{}: {e}", target.history.display())))?;
+        for c in &mut checkers {
+            c.observe(&op);
+        }
+        if let Some(w) = &writer {
+            w.append(op)?;
+        }
+        count += 1;
+        Ok(())
+    };
+    let warnings = match target.format {
+        Format::Jsonl => {
+            let mut reader =
+                JsonlReader::open(&target.history).map_err(|e| usage(e.to_string()))?;
+            for op in reader.by_ref() {
+                take(op.map_err(|e| usage(e.to_string()))?)?;
+            }
+            reader.warnings()
+        }
+        Format::Edn => {
+            let loaded = history::edn::load(&target.history).map_err(|e| usage(e.to_string()))?;
+            for op in loaded.ops {
+                take(op)?;
+            }
+            loaded.warnings
+        }
+    };
+    if let Some(w) = writer {
+        w.close()?;
+    }
+    let verdict = checkers::Verdict::of(checkers.into_iter().map(|c| c.finish()).collect());
+    Ok((verdict, count, warnings))
+}

@@ -1,0 +1,236 @@
+//! The `rift` binary as a user meets it: exit codes, errors that name the place, run dirs.
+
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn rift(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rift"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("exited, not killed")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn sample(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../samples")
+        .join(name)
+}
+
+const VALID: &str = r##"{"index":0,"time":1,"type":"invoke","process":0,"f":"add","value":1}
+{"index":1,"time":2,"type":"ok","process":0,"f":"add","value":1}
+{"index":2,"time":3,"type":"invoke","process":1,"f":"read","value":null}
+{"index":3,"time":4,"type":"ok","process":1,"f":"read","value":{"#set":[1]}}
+"##;
+
+#[test]
+fn a_valid_history_exits_0_and_leaves_a_complete_run_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("h.jsonl"), VALID).unwrap();
+    let out = rift(
+        dir.path(),
+        &[
+            "check",
+            "h.jsonl",
+            "--workload",
+            "set",
+            "--test-name",
+            "mine",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let run = dir.path().join("results/mine/latest");
+    for f in ["test.json", "history.jsonl", "results.json", "rift.log"] {
+        assert!(run.join(f).is_file(), "{f} missing");
+    }
+    assert!(run.join("nodes").is_dir());
+    assert_eq!(
+        std::fs::read_to_string(run.join("history.jsonl")).unwrap(),
+        VALID
+    );
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("results.json")).unwrap()).unwrap();
+    assert_eq!(results["valid"], true);
+    assert_eq!(results["history"]["ops"], 4);
+    assert_eq!(results["results"][0]["checker"], "stats");
+    assert_eq!(results["results"][0]["figures"]["by-f"]["add"]["ok"], 1);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("valid: true"), "{stdout}");
+
+    // Checking the run directory again finds its workload in test.json.
+    let again = rift(dir.path(), &["check", "results/latest"]);
+    assert_eq!(code(&again), 0, "{}", stderr(&again));
+}
+
+#[test]
+fn nothing_succeeded_is_unknown_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = VALID.replace(r#""type":"ok","process":1"#, r#""type":"fail","process":1"#);
+    std::fs::write(dir.path().join("h.jsonl"), h).unwrap();
+    let out = rift(dir.path(), &["check", "h.jsonl", "-w", "set"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no read ever succeeded"));
+}
+
+#[test]
+fn jepsen_edn_is_checked_and_copied_as_jsonl() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = rift(
+        dir.path(),
+        &[
+            "check",
+            sample("list-append.edn").to_str().unwrap(),
+            "-w",
+            "list-append",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let copied = dir.path().join("results/latest/history.jsonl");
+    let ops = history::jsonl::load(&copied).unwrap().ops;
+    let original = history::edn::load(&sample("list-append.edn")).unwrap().ops;
+    assert_eq!(ops, original);
+}
+
+#[test]
+fn a_truncated_last_line_is_a_warning_and_the_rest_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("h.jsonl"),
+        format!("{VALID}{{\"index\":4,\"ti"),
+    )
+    .unwrap();
+    let out = rift(dir.path(), &["check", "h.jsonl", "-w", "set"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("h.jsonl:5: last line is cut short"),
+        "{}",
+        stderr(&out)
+    );
+    let results = std::fs::read_to_string(dir.path().join("results/latest/results.json")).unwrap();
+    assert!(results.contains("last line is cut short"));
+}
+
+#[test]
+fn bad_input_exits_254_naming_the_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad_line = VALID.replace(r#""type":"ok","process":1"#, r#""type":"okay","process":1"#);
+    std::fs::write(dir.path().join("bad.jsonl"), bad_line).unwrap();
+    std::fs::write(
+        dir.path().join("unpaired.jsonl"),
+        VALID
+            .replace(
+                r#""type":"invoke","process":1"#,
+                r#""type":"invoke","process":0"#,
+            )
+            .replace(
+                r#""type":"ok","process":0"#,
+                r#""type":"invoke","process":0"#,
+            ),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("h.txt"), VALID).unwrap();
+    std::fs::write(dir.path().join("h.jsonl"), VALID).unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["check", "bad.jsonl", "-w", "set"],
+            "bad.jsonl:4: malformed op: type \"okay\" is not one of",
+        ),
+        (
+            &["check", "unpaired.jsonl", "-w", "set"],
+            "unpaired.jsonl: op 1: process 0 invokes op 1 while its op 0 is still open",
+        ),
+        (
+            &["check", "missing.jsonl", "-w", "set"],
+            "missing.jsonl: No such file or directory",
+        ),
+        (
+            &["check", "h.txt", "-w", "set"],
+            "cannot tell the history format",
+        ),
+        (
+            &["check", "h.jsonl", "-w", "bank"],
+            "unknown workload \"bank\"; rift knows register, set",
+        ),
+        (&["check", "h.jsonl"], "--workload is required"),
+        (
+            &["check", "h.jsonl", "-w", "set", "--test-name", "../x"],
+            "test name \"../x\"",
+        ),
+        (&["check"], "required arguments were not provided"),
+        (&["chek", "h.jsonl"], "unrecognized subcommand 'chek'"),
+        (
+            &["test", "--time-limit", "20"],
+            "`rift test` is not built yet",
+        ),
+        (
+            &["convert", "h.jsonl", "h.txt"],
+            "cannot tell the output format",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = rift(dir.path(), args);
+        assert_eq!(code(&out), 254, "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(expected),
+            "{args:?}\n  got: {}\n  want: {expected}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn rift_failing_itself_exits_255() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("h.jsonl"), VALID).unwrap();
+    std::fs::write(dir.path().join("a-file"), "").unwrap();
+    let out = rift(
+        dir.path(),
+        &[
+            "check",
+            "h.jsonl",
+            "-w",
+            "set",
+            "--results-dir",
+            "a-file/results",
+        ],
+    );
+    assert_eq!(code(&out), 255, "{}", stderr(&out));
+    assert!(stderr(&out).contains("a-file/results"), "{}", stderr(&out));
+}
+
+#[test]
+fn help_and_version_exit_0() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["--help"][..], &["--version"], &["check", "--help"]] {
+        let out = rift(dir.path(), args);
+        assert_eq!(code(&out), 0, "{args:?}");
+    }
+    let help = String::from_utf8_lossy(&rift(dir.path(), &["--help"]).stdout).into_owned();
+    assert!(help.contains("254 bad arguments"), "{help}");
+}
+
+#[test]
+fn convert_goes_both_ways_without_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    let edn = sample("list-append.edn");
+    let out = rift(dir.path(), &["convert", edn.to_str().unwrap(), "a.jsonl"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(code(&rift(dir.path(), &["convert", "a.jsonl", "b.edn"])), 0);
+    assert_eq!(code(&rift(dir.path(), &["convert", "b.edn", "c.jsonl"])), 0);
+    let a = std::fs::read(dir.path().join("a.jsonl")).unwrap();
+    assert_eq!(a, std::fs::read(dir.path().join("c.jsonl")).unwrap());
+    assert_eq!(
+        code(&rift(dir.path(), &["convert", "a.jsonl", "a.jsonl"])),
+        254
+    );
+}
