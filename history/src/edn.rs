@@ -109,42 +109,43 @@ fn skip_blank(mut s: &str) -> (&str, u64) {
 /// Refuses a form nested deeper than [`MAX_DEPTH`] before the parser (which recurses) sees it.
 /// Returns, on failure, the line offset where the limit was passed.
 fn check_depth(s: &str) -> Result<(), u64> {
+    // Every delimiter is ASCII, and no byte of a multi-byte UTF-8 character is: bytes suffice.
     let (mut depth, mut line) = (0usize, 0u64);
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\n' => line += 1,
-            '"' => {
+    let mut bytes = s.bytes();
+    while let Some(b) = bytes.next() {
+        match b {
+            b'\n' => line += 1,
+            b'"' => {
                 // Skip the string, honouring escapes.
-                while let Some(c) = chars.next() {
-                    match c {
-                        '\\' => {
-                            chars.next();
+                while let Some(b) = bytes.next() {
+                    match b {
+                        b'\\' => {
+                            bytes.next();
                         }
-                        '"' => break,
-                        '\n' => line += 1,
+                        b'"' => break,
+                        b'\n' => line += 1,
                         _ => {}
                     }
                 }
             }
-            '\\' => {
-                chars.next(); // a character literal such as \( or \[
+            b'\\' => {
+                bytes.next(); // a character literal such as \( or \[
             }
-            ';' => {
-                for c in chars.by_ref() {
-                    if c == '\n' {
+            b';' => {
+                for b in bytes.by_ref() {
+                    if b == b'\n' {
                         line += 1;
                         break;
                     }
                 }
             }
-            '(' | '[' | '{' => {
+            b'(' | b'[' | b'{' => {
                 depth += 1;
                 if depth > MAX_DEPTH {
                     return Err(line);
                 }
             }
-            ')' | ']' | '}' => {
+            b')' | b']' | b'}' => {
                 depth = depth.saturating_sub(1);
                 if depth == 0 {
                     return Ok(()); // the end of the first form
