@@ -26,7 +26,11 @@ fn history(n: usize) -> Vec<Op> {
     while ops.len() < n {
         let i = ops.len() as u64;
         if rand(100) == 0 {
-            let f = if rand(2) == 0 { "start-partition" } else { "stop-partition" };
+            let f = if rand(2) == 0 {
+                "start-partition"
+            } else {
+                "stop-partition"
+            };
             let v = Value::List(vec!["isolated".into(), Value::set(vec!["n1".into()])]);
             ops.push(Op::new(OpType::Info, Process::Named("nemesis".into()), f, v).at(i, i * 1000));
             continue;
@@ -60,7 +64,12 @@ fn history(n: usize) -> Vec<Op> {
                         other => other,
                     })
                     .collect();
-                Op::new(OpType::Ok, Process::Client(p as u64), "txn", Value::List(done))
+                Op::new(
+                    OpType::Ok,
+                    Process::Client(p as u64),
+                    "txn",
+                    Value::List(done),
+                )
             }
             Some(_) => unreachable!(),
         };
@@ -110,7 +119,10 @@ fn main() {
 
     let read = measure(RUNS, || {
         let start = Instant::now();
-        let n = JsonlReader::open(&jsonl).unwrap().map(|op| op.unwrap()).count();
+        let n = JsonlReader::open(&jsonl)
+            .unwrap()
+            .map(|op| op.unwrap())
+            .count();
         assert_eq!(n, OPS);
         start.elapsed()
     });
