@@ -19,10 +19,11 @@ pub enum Command {
     Convert(ConvertArgs),
     /// Run a workload against a store under faults [not built yet].
     Test(Planned),
-    /// Build, inspect or remove a local cluster of network namespaces [not built yet].
-    Cluster(Planned),
-    /// Run a command on every node [not built yet].
-    Exec(Planned),
+    /// Build, inspect or remove a local cluster: one network namespace and sshd per node.
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
+    /// Run a command on every node at once and show each node's result.
+    Exec(ExecArgs),
     /// Undo every fault rift injected, after a crash [not built yet].
     Heal(Planned),
     /// Run the demo scenarios on a local cluster [not built yet].
@@ -38,13 +39,13 @@ impl Command {
     pub fn not_built(&self) -> Option<&'static str> {
         Some(match self {
             Command::Test(_) => "test",
-            Command::Cluster(_) => "cluster",
-            Command::Exec(_) => "exec",
             Command::Heal(_) => "heal",
             Command::Demo(_) => "demo",
             Command::Serve(_) => "serve",
             Command::Report(_) => "report",
-            Command::Check(_) | Command::Convert(_) => return None,
+            Command::Check(_) | Command::Convert(_) | Command::Cluster(_) | Command::Exec(_) => {
+                return None;
+            }
         })
     }
 }
@@ -78,4 +79,83 @@ pub struct ConvertArgs {
     pub input: PathBuf,
     /// The history to write (.jsonl or .edn).
     pub output: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// Make the cluster (as root): namespaces, a bridge, an sshd per node, a nodes file.
+    Up {
+        /// How many nodes.
+        #[arg(long, default_value_t = 5)]
+        nodes: usize,
+        #[command(flatten)]
+        place: ClusterPlace,
+        /// Prefix of the namespaces and interfaces (1 to 8 lowercase letters or digits).
+        #[arg(long, default_value = control::cluster::DEFAULT_NAME)]
+        name: String,
+        /// The cluster's IPv4 /24; the controller takes .1, node i takes .(10+i).
+        #[arg(long, default_value = control::cluster::DEFAULT_SUBNET)]
+        subnet: String,
+    },
+    /// Show each node and whether SSH answers.
+    Status {
+        #[command(flatten)]
+        place: ClusterPlace,
+    },
+    /// Remove everything the cluster made: processes, namespaces, bridge, files. Safe to repeat.
+    Down {
+        #[command(flatten)]
+        place: ClusterPlace,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ClusterPlace {
+    /// Where the cluster keeps its state (keys, configs, nodes file).
+    #[arg(long, default_value = control::cluster::DEFAULT_STATE_DIR)]
+    pub state_dir: PathBuf,
+}
+
+/// Which nodes, and how to reach them (as Jepsen's flags).
+#[derive(Debug, Args)]
+pub struct NodeArgs {
+    /// Comma-separated hosts (host or host:port).
+    #[arg(long, conflicts_with_all = ["nodes_file", "local"])]
+    pub nodes: Option<String>,
+    /// A nodes file (TOML; see docs/nodes.md).
+    #[arg(long, conflicts_with = "local")]
+    pub nodes_file: Option<PathBuf>,
+    /// The local cluster (`rift cluster up`).
+    #[arg(long)]
+    pub local: bool,
+    /// With --local: where the local cluster keeps its state.
+    #[arg(long, default_value = control::cluster::DEFAULT_STATE_DIR)]
+    pub cluster_state_dir: PathBuf,
+    /// The SSH user (default root; a nodes file may say otherwise).
+    #[arg(long)]
+    pub username: Option<String>,
+    /// The private key (default ~/.ssh/id_ed25519, id_ecdsa or id_rsa).
+    #[arg(long)]
+    pub ssh_private_key: Option<PathBuf>,
+    /// The known_hosts file host keys are checked against (default ~/.ssh/known_hosts).
+    #[arg(long)]
+    pub known_hosts: Option<PathBuf>,
+    /// Trust host keys seen for the first time (and record them); changed keys are still refused.
+    #[arg(long)]
+    pub accept_new_host_keys: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    #[command(flatten)]
+    pub nodes: NodeArgs,
+    /// Run as root (through sudo when the SSH user is not root).
+    #[arg(long)]
+    pub sudo: bool,
+    /// Seconds before a node's command is given up on.
+    #[arg(long, default_value_t = 60)]
+    pub timeout: u64,
+    /// The command and its arguments, passed literally (no shell parses them).
+    #[arg(last = true, required = true)]
+    pub command: Vec<String>,
 }

@@ -4,8 +4,11 @@
 
 mod check;
 mod cli;
+mod cluster_cmd;
 mod convert;
+mod exec;
 mod exit;
+mod nodes;
 
 use clap::Parser;
 use exit::Exit;
@@ -30,6 +33,8 @@ fn run(cli: cli::Cli) -> Exit {
     let outcome = match cli.command {
         cli::Command::Check(args) => check::run(args),
         cli::Command::Convert(args) => convert::run(args),
+        cli::Command::Cluster(command) => cluster_cmd::run(command),
+        cli::Command::Exec(args) => exec::run(args),
         planned => Err(exit::usage(format!(
             "`rift {}` is not built yet in this version of rift; `rift check` and `rift convert` are",
             planned.not_built().unwrap_or("?")
