@@ -461,7 +461,10 @@ fn sshd_config(n: &NodeState, dir: &StateDir) -> String {
          PrintMotd no\n\
          MaxSessions 16\n\
          MaxStartups 64:30:128\n\
-         Subsystem sftp internal-sftp\n",
+         Subsystem sftp internal-sftp\n\
+         # Debian's bash sources ~/.bashrc for SSH sessions when SHLVL < 2; on machines whose\n\
+         # root runs version managers there (pyenv, nvm) that adds ~130 ms to every command.\n\
+         SetEnv SHLVL=1\n",
         name = n.name,
         ns = n.namespace,
         ip = n.ip,

@@ -255,4 +255,57 @@ mod tests {
             Err(CmdError::EnvName(_))
         ));
     }
+
+    /// Every shell rift may meet parses a quoted word back to exactly the original.
+    mod against_real_shells {
+        use super::*;
+        use proptest::prelude::*;
+        use std::process::Command;
+
+        fn shells() -> Vec<&'static str> {
+            ["sh", "dash", "bash"]
+                .into_iter()
+                .filter(|s| {
+                    Command::new(s)
+                        .arg("-c")
+                        .arg("true")
+                        .status()
+                        .is_ok_and(|st| st.success())
+                })
+                .collect()
+        }
+
+        fn through(shell: &str, cmd: &Cmd) -> Vec<String> {
+            let line = cmd.render("root", false).unwrap();
+            let out = Command::new(shell).arg("-c").arg(&line).output().unwrap();
+            assert!(
+                out.status.success(),
+                "{shell}: {line:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let text = String::from_utf8(out.stdout).unwrap();
+            let mut words: Vec<String> = text.split('\0').map(String::from).collect();
+            words.pop();
+            assert_eq!(words.remove(0), "start");
+            words
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(300))]
+            #[test]
+            fn quoted_arguments_come_back_literally(args in prop::collection::vec(
+                prop_oneof![
+                    any::<String>(),
+                    prop::sample::select(vec!["'", "\"", "$(id)", "`id`", ";", "\n", "\\", "*", "~", "$HOME", "!"])
+                        .prop_map(String::from),
+                ].prop_map(|s| s.replace('\0', "")),
+                0..6,
+            )) {
+                let cmd = Cmd::new("printf").arg("%s\\0").arg("start").args(args.iter().cloned());
+                for shell in shells() {
+                    prop_assert_eq!(&through(shell, &cmd), &args, "shell {}", shell);
+                }
+            }
+        }
+    }
 }
