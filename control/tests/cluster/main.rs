@@ -11,4 +11,5 @@ mod iptables;
 mod literal_arguments;
 mod parallel_and_files;
 mod restart;
+mod sudo;
 mod teardown;
