@@ -169,3 +169,63 @@ fn a_killed_node_restarts_with_everything_it_acknowledged() {
     assert_eq!(c.local(0, "list", "l"), before);
     assert_eq!(before.as_array().unwrap().len(), 50);
 }
+
+/// n1's clock runs 10 s ahead. A write through n1, then a later write through n2, both
+/// acknowledged by every replica: which one do the replicas keep?
+fn register_after_skewed_writes(id: u8, resolution: &str) -> Option<serde_json::Value> {
+    let mut c = Nodes::new(id, 3)?;
+    let flags = [
+        "--resolution",
+        resolution,
+        "--write-quorum",
+        "3",
+        "--read-quorum",
+        "3",
+        "--anti-entropy-ms",
+        "0",
+    ];
+    let offset = c.dir.path().join("n1-clock-offset");
+    nemeses::clock::write_offset(&offset, 10_000_000_000).unwrap();
+    c.start_skewed(0, &flags, &offset);
+    c.start(1, &flags);
+    c.start(2, &flags);
+    for i in 0..3 {
+        c.await_ready(i);
+    }
+    let wall = |i| c.get(i, "/time").unwrap()["wall_ns"].as_i64().unwrap();
+    let ahead = (wall(0) - wall(1)) as f64 / 1e9;
+    assert!((ahead - 10.0).abs() < 1.0, "n1 is {ahead} s ahead of n2");
+
+    c.post(0, "/kv/register/x", json!("earlier")).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    c.post(1, "/kv/register/x", json!("later")).unwrap();
+    let read = c.get(2, "/kv/register/x").unwrap()["value"].clone();
+    for i in 0..3 {
+        assert_eq!(
+            c.local(i, "register", "x"),
+            read,
+            "every replica keeps the same value"
+        );
+    }
+    Some(read)
+}
+
+#[test]
+fn lww_wall_with_a_clock_ahead_lets_an_earlier_write_overwrite_a_later_acknowledged_one() {
+    let Some(kept) = register_after_skewed_writes(6, "lww-wall") else {
+        return;
+    };
+    assert_eq!(
+        kept,
+        json!("earlier"),
+        "the later acknowledged write is lost"
+    );
+}
+
+#[test]
+fn lww_hlc_keeps_the_later_write_despite_the_clock_ahead() {
+    let Some(kept) = register_after_skewed_writes(7, "lww-hlc") else {
+        return;
+    };
+    assert_eq!(kept, json!("later"));
+}

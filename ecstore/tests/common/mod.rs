@@ -70,6 +70,24 @@ impl Nodes {
     }
 
     pub fn start(&mut self, i: usize, flags: &[&str]) {
+        self.start_with_env(i, flags, &[]);
+    }
+
+    /// Starts node `i` with its realtime clock offset by the nanoseconds in `offset_file`
+    /// (rift's per-process clock library, preloaded).
+    pub fn start_skewed(&mut self, i: usize, flags: &[&str], offset_file: &std::path::Path) {
+        let library = nemeses::clock::install_library(self.dir.path()).unwrap();
+        let env = [
+            ("LD_PRELOAD", library.to_str().unwrap().to_owned()),
+            (
+                nemeses::clock::OFFSET_ENV,
+                offset_file.to_str().unwrap().to_owned(),
+            ),
+        ];
+        self.start_with_env(i, flags, &env);
+    }
+
+    pub fn start_with_env(&mut self, i: usize, flags: &[&str], env: &[(&str, String)]) {
         let peers: Vec<String> = self
             .state
             .nodes
@@ -92,6 +110,7 @@ impl Nodes {
             .arg("--data-dir")
             .arg(self.dir.path().join(&n.name))
             .args(flags)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
