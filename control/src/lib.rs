@@ -3,19 +3,22 @@
 //! Owns: the [`Remote`] trait (exec, run, upload, download; sudo through [`Cmd::sudo`]), its
 //! SSH implementation with pooled sessions and pinned host keys ([`ssh`]), commands built from
 //! argument lists with shell quoting ([`shell`]), the inventory of nodes ([`nodes`]), running
-//! one thing on many nodes at once ([`on_each`]), and the local cluster: one network namespace
+//! one thing on many nodes at once ([`on_each`]), the [`Db`] trait a store implements to be
+//! run and faulted, and the local cluster: one network namespace
 //! per node, each running its own sshd ([`cluster`]).
 //!
 //! The local cluster writes an ordinary nodes file and known_hosts, so everything after it goes
 //! through the same SSH code as real hosts.
 
 pub mod cluster;
+pub mod db;
 pub mod nodes;
 mod remote;
 pub mod shell;
 pub mod ssh;
 mod system;
 
+pub use db::Db;
 pub use nodes::{HostKeyPolicy, Inventory, Node};
 pub use remote::{Output, Remote, RemoteError};
 pub use shell::Cmd;

@@ -1,9 +1,11 @@
 //! What clients do, and which checkers judge it.
 //!
 //! Owns: the workload definitions (register, set, counter, list-append, idempotency,
-//! rw-register), the `Client` trait, and store adapters (the demo store first). Today it holds
-//! the registry `rift check` uses to choose checkers by workload name; generators and clients
-//! arrive with the test runner.
+//! rw-register), the `Client` trait, and store adapters: [`ecstore`] (the demo store, as a
+//! [`control::Db`] and its clients). Today it also holds the registry `rift check` uses to choose
+//! checkers by workload name; generators arrive with the test runner.
+
+pub mod ecstore;
 
 /// A workload as `rift` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,408 @@
+//! ecstore as a `Db` (installed and run on nodes over SSH) and its clients.
+//!
+//! Setup uploads the `ecstore` binary built from this workspace into each node's work
+//! directory, and starts it with every node as a peer. The process is started with `nohup`, its
+//! PID kept in `ecstore.pid`, its output appended to `ecstore.log`; kill, pause and resume
+//! signal that PID.
+//!
+//! Clients map what happened to Jepsen's outcomes: `fail` only when the operation certainly
+//! had no effect (refused before sending, bad request, a 503 the store marks definite, or any
+//! failed read), `info` when it may have (a timeout after sending, a 503 for a write that
+//! reached fewer than W replicas, a connection lost mid-request).
+
+use control::db::BoxFuture;
+use control::shell::quote;
+use control::{Cmd, Db, Node, Remote, RemoteError, SshNode};
+use history::{OpType, Value};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const DEFAULT_PORT: u16 = 8300;
+
+/// ecstore on a set of nodes.
+#[derive(Debug, Clone)]
+pub struct EcstoreDb {
+    /// The binary on the controller, uploaded to every node.
+    pub binary: PathBuf,
+    pub port: u16,
+    /// Flags passed to every node's ecstore (`--resolution lww-wall`, ...).
+    pub flags: Vec<String>,
+    /// Environment for the process (e.g. the clock library's `LD_PRELOAD`).
+    pub env: Vec<(String, String)>,
+}
+
+/// Where the `ecstore` binary built from this workspace is: `$RIFT_ECSTORE_BIN`, or beside the
+/// running executable (`target/<profile>/`, also from `target/<profile>/deps/`).
+pub fn locate_binary() -> Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os("RIFT_ECSTORE_BIN") {
+        return Ok(PathBuf::from(p));
+    }
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let dir = exe.parent().unwrap_or(Path::new("."));
+    [dir.join("ecstore"), dir.join("../ecstore")]
+        .into_iter()
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            format!(
+                "no ecstore binary beside {}: build it (cargo build --release -p ecstore) or set RIFT_ECSTORE_BIN",
+                exe.display()
+            )
+        })
+}
+
+impl EcstoreDb {
+    pub fn new(binary: PathBuf) -> EcstoreDb {
+        EcstoreDb {
+            binary,
+            port: DEFAULT_PORT,
+            flags: Vec::new(),
+            env: Vec::new(),
+        }
+    }
+
+    /// The directory everything of ecstore's lives in on a node.
+    pub fn dir(node: &Node) -> String {
+        format!("{}/ecstore", node.workdir)
+    }
+
+    pub fn url(&self, node: &Node) -> String {
+        if node.host.contains(':') {
+            format!("http://[{}]:{}", node.host, self.port)
+        } else {
+            format!("http://{}:{}", node.host, self.port)
+        }
+    }
+
+    fn start_script(&self, node: &Node, nodes: &[Node]) -> String {
+        let dir = Self::dir(node);
+        let peers: Vec<String> = nodes
+            .iter()
+            .map(|n| format!("{}={}:{}", n.name, n.host, self.port))
+            .collect();
+        let mut argv = vec![
+            "./ecstore".to_owned(),
+            "--node".into(),
+            node.name.clone(),
+            "--listen".into(),
+            format!("{}:{}", node.host, self.port),
+            "--peers".into(),
+            peers.join(","),
+            "--data-dir".into(),
+            format!("{dir}/data"),
+        ];
+        argv.extend(self.flags.iter().cloned());
+        let env: Vec<String> = self
+            .env
+            .iter()
+            .map(|(k, v)| quote(&format!("{k}={v}")).into_owned())
+            .collect();
+        let command = argv
+            .iter()
+            .map(|a| quote(a).into_owned())
+            .collect::<Vec<_>>()
+            .join(" ");
+        // Start only if not running; the PID file names the process that kill/pause signal.
+        format!(
+            "cd {d} && if [ -f ecstore.pid ] && kill -0 \"$(cat ecstore.pid)\" 2>/dev/null; then exit 0; fi; \
+             nohup env {env} {command} >> ecstore.log 2>&1 < /dev/null & echo $! > ecstore.pid",
+            d = quote(&dir),
+            env = env.join(" "),
+        )
+    }
+
+    fn signal(node: &SshNode, signal: &str) -> Cmd {
+        let pid = format!("{}/ecstore.pid", Self::dir(node.node()));
+        Cmd::script(format!(
+            "p=$(cat {pid} 2>/dev/null) && kill -{signal} \"$p\" 2>/dev/null; true",
+            pid = quote(&pid)
+        ))
+    }
+}
+
+impl Db for EcstoreDb {
+    fn name(&self) -> &'static str {
+        "ecstore"
+    }
+
+    fn setup<'a>(
+        &'a self,
+        node: &'a SshNode,
+        nodes: &'a [Node],
+    ) -> BoxFuture<'a, Result<(), RemoteError>> {
+        Box::pin(async move {
+            let dir = Self::dir(node.node());
+            node.run(&Cmd::new("mkdir").args(["-p", &format!("{dir}/data")]))
+                .await?;
+            let target = format!("{dir}/ecstore");
+            node.upload(&self.binary, &target).await?;
+            node.run(&Cmd::new("chmod").args(["+x", &target])).await?;
+            self.start(node, nodes).await
+        })
+    }
+
+    fn teardown<'a>(&'a self, node: &'a SshNode) -> BoxFuture<'a, Result<(), RemoteError>> {
+        Box::pin(async move {
+            self.kill(node).await?;
+            let dir = Self::dir(node.node());
+            node.run(&Cmd::new("rm").args([
+                "-rf",
+                &format!("{dir}/data"),
+                &format!("{dir}/ecstore.pid"),
+            ]))
+            .await?;
+            Ok(())
+        })
+    }
+
+    fn start<'a>(
+        &'a self,
+        node: &'a SshNode,
+        nodes: &'a [Node],
+    ) -> BoxFuture<'a, Result<(), RemoteError>> {
+        Box::pin(async move {
+            node.run(&Cmd::script(self.start_script(node.node(), nodes)))
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn kill<'a>(&'a self, node: &'a SshNode) -> BoxFuture<'a, Result<(), RemoteError>> {
+        Box::pin(async move {
+            // SIGCONT first, so that a paused process can die; then wait until it is gone.
+            node.run(&Self::signal(node, "CONT")).await?;
+            node.run(&Self::signal(node, "KILL")).await?;
+            let pid = format!("{}/ecstore.pid", Self::dir(node.node()));
+            node.run(&Cmd::script(format!(
+                "p=$(cat {pid} 2>/dev/null) || exit 0; for i in $(seq 100); do kill -0 \"$p\" 2>/dev/null || exit 0; sleep 0.02; done; exit 1",
+                pid = quote(&pid)
+            )))
+            .await?;
+            Ok(())
+        })
+    }
+
+    fn pause<'a>(&'a self, node: &'a SshNode) -> BoxFuture<'a, Result<(), RemoteError>> {
+        Box::pin(async move { node.run(&Self::signal(node, "STOP")).await.map(|_| ()) })
+    }
+
+    fn resume<'a>(&'a self, node: &'a SshNode) -> BoxFuture<'a, Result<(), RemoteError>> {
+        Box::pin(async move { node.run(&Self::signal(node, "CONT")).await.map(|_| ()) })
+    }
+
+    fn ready<'a>(&'a self, node: &'a SshNode) -> BoxFuture<'a, Result<bool, RemoteError>> {
+        Box::pin(async move {
+            let client = EcstoreClient::new(&self.url(node.node()), Duration::from_secs(1));
+            Ok(client.health().await)
+        })
+    }
+
+    fn log_files(&self, node: &Node) -> Vec<String> {
+        vec![format!("{}/ecstore.log", Self::dir(node))]
+    }
+}
+
+/// How an operation ended, in Jepsen's terms, with what it returned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Completion {
+    /// `Ok`, `Fail` or `Info`.
+    pub kind: OpType,
+    pub value: Value,
+    pub error: Option<String>,
+}
+
+impl Completion {
+    fn ok(value: Value) -> Completion {
+        Completion {
+            kind: OpType::Ok,
+            value,
+            error: None,
+        }
+    }
+    fn fail(error: String) -> Completion {
+        Completion {
+            kind: OpType::Fail,
+            value: Value::Nil,
+            error: Some(error),
+        }
+    }
+    fn info(error: String) -> Completion {
+        Completion {
+            kind: OpType::Info,
+            value: Value::Nil,
+            error: Some(error),
+        }
+    }
+}
+
+/// A client of one ecstore node.
+#[derive(Debug, Clone)]
+pub struct EcstoreClient {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl EcstoreClient {
+    pub fn new(base: &str, timeout: Duration) -> EcstoreClient {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .build()
+            .unwrap_or_default();
+        EcstoreClient {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    pub async fn health(&self) -> bool {
+        let r = self.http.get(format!("{}/health", self.base)).send().await;
+        r.is_ok_and(|r| r.status().is_success())
+    }
+
+    async fn call(&self, request: reqwest::RequestBuilder, is_read: bool) -> Completion {
+        let response = match request.send().await {
+            Ok(r) => r,
+            // Nothing reached the store: it cannot have happened.
+            Err(e) if e.is_connect() => return Completion::fail(format!("connect: {e}")),
+            // Sent, then silence: a write may have happened; a read changes nothing.
+            Err(e) if is_read => return Completion::fail(e.to_string()),
+            Err(e) if e.is_timeout() => return Completion::info(format!("timeout: {e}")),
+            Err(e) => return Completion::info(e.to_string()),
+        };
+        let status = response.status();
+        let body: serde_json::Value = match response.json().await {
+            Ok(b) => b,
+            Err(e) if is_read => {
+                return Completion::fail(format!("{status}: unreadable answer: {e}"));
+            }
+            Err(e) => return Completion::info(format!("{status}: unreadable answer: {e}")),
+        };
+        if status.is_success() {
+            let value = body
+                .get("value")
+                .or_else(|| body.get("result"))
+                .cloned()
+                .unwrap_or(json!(null));
+            return Completion::ok(from_json(&value));
+        }
+        let error = body
+            .get("error")
+            .and_then(|e| e.as_str())
+            .unwrap_or("no reason given")
+            .to_owned();
+        let definite = body
+            .get("definite")
+            .and_then(|d| d.as_bool())
+            .unwrap_or(false);
+        if is_read || definite || status.is_client_error() {
+            Completion::fail(format!("{status}: {error}"))
+        } else {
+            Completion::info(format!("{status}: {error}"))
+        }
+    }
+
+    async fn write(&self, kind: &str, key: &str, value: serde_json::Value) -> Completion {
+        let url = format!("{}/kv/{kind}/{}", self.base, path_segment(key));
+        self.call(self.http.post(url).json(&json!({ "value": value })), false)
+            .await
+    }
+
+    /// Reads through the node's configured routing, or (`local`) its own replica only.
+    pub async fn read(&self, kind: &str, key: &str, local: bool) -> Completion {
+        let url = format!(
+            "{}/kv/{kind}/{}{}",
+            self.base,
+            path_segment(key),
+            if local { "?local=true" } else { "" }
+        );
+        self.call(self.http.get(url), true).await
+    }
+
+    pub async fn write_register(&self, key: &str, value: i64) -> Completion {
+        self.write("register", key, json!(value)).await
+    }
+    pub async fn add_to_set(&self, key: &str, element: i64) -> Completion {
+        self.write("set", key, json!(element)).await
+    }
+    pub async fn increment(&self, key: &str, delta: i64) -> Completion {
+        self.write("counter", key, json!(delta)).await
+    }
+    pub async fn append(&self, key: &str, element: i64) -> Completion {
+        self.write("list", key, json!(element)).await
+    }
+    /// Insert-if-absent: completes `ok` with `"created"` or `"exists"`.
+    pub async fn insert_if_absent(&self, key: &str, payload: i64) -> Completion {
+        self.write("idem", key, json!(payload)).await
+    }
+}
+
+/// Keys go into URL paths: anything but plain characters is percent-encoded.
+fn path_segment(key: &str) -> String {
+    key.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn from_json(v: &serde_json::Value) -> Value {
+    match v {
+        serde_json::Value::Null => Value::Nil,
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => n
+            .as_i64()
+            .map_or_else(|| Value::Float(n.as_f64().unwrap_or(f64::NAN)), Value::Int),
+        serde_json::Value::String(s) => Value::Str(s.clone()),
+        serde_json::Value::Array(items) => Value::List(items.iter().map(from_json).collect()),
+        serde_json::Value::Object(m) => {
+            Value::map(m.iter().map(|(k, v)| (Value::Str(k.clone()), from_json(v))))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_percent_encoded_in_paths() {
+        assert_eq!(path_segment("a-b_1"), "a-b_1");
+        assert_eq!(path_segment("a/b c?"), "a%2Fb%20c%3F");
+    }
+
+    #[test]
+    fn the_start_script_quotes_what_it_is_given() {
+        let node = |name: &str, host: &str| Node {
+            name: name.into(),
+            host: host.into(),
+            port: 22,
+            user: "root".into(),
+            workdir: "/w/it's".into(),
+            sudo_password: None,
+        };
+        let nodes = [node("n1", "10.0.0.1"), node("n2", "10.0.0.2")];
+        let mut db = EcstoreDb::new("/bin/ecstore".into());
+        db.flags = vec!["--resolution".into(), "lww-wall".into()];
+        db.env = vec![("LD_PRELOAD".into(), "/w/lib.so".into())];
+        let script = db.start_script(&nodes[0], &nodes);
+        assert!(
+            script.starts_with("cd '/w/it'\\''s/ecstore' && "),
+            "{script}"
+        );
+        assert!(
+            script.contains(
+                "nohup env 'LD_PRELOAD=/w/lib.so' ./ecstore --node n1 --listen 10.0.0.1:8300"
+            ),
+            "{script}"
+        );
+        assert!(
+            script.contains("--peers 'n1=10.0.0.1:8300,n2=10.0.0.2:8300'"),
+            "{script}"
+        );
+        assert!(script.contains("--resolution lww-wall"), "{script}");
+    }
+}
