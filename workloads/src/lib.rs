@@ -6,6 +6,7 @@
 //! checkers by workload name; generators arrive with the test runner.
 
 pub mod ecstore;
+pub mod generator;
 
 /// A workload as `rift` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
