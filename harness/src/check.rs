@@ -35,11 +35,7 @@ pub fn run(args: CheckArgs) -> Result<Exit> {
             workloads::names().join(", ")
         ))
     })?;
-    let checkers: Vec<Box<dyn Checker>> = workload
-        .checkers
-        .iter()
-        .map(|name| checkers::by_name(name).context(format!("no checker named {name}")))
-        .collect::<Result<_>>()?;
+    let checkers = checkers_of(workload)?;
 
     let log = RunLog::open(&target.run)?;
     log.line(format!(
@@ -61,7 +57,44 @@ pub fn run(args: CheckArgs) -> Result<Exit> {
         )?;
     }
 
-    let (verdict, ops, warnings) = match stream(&target, checkers) {
+    let results = judge(&target, checkers, &log, None)?;
+    Ok(Exit::from(results.valid))
+}
+
+/// Judges a run directory's own history (after `rift test`), adding what the run saw.
+pub fn judge_run(
+    run: RunDir,
+    workload: &workloads::WorkloadInfo,
+    run_info: serde_json::Value,
+) -> Result<ResultsFile> {
+    let checkers = checkers_of(workload)?;
+    let log = RunLog::open(&run)?;
+    let history = run.history();
+    let target = Target {
+        run,
+        history,
+        format: Format::Jsonl,
+        copy: false,
+    };
+    judge(&target, checkers, &log, Some(run_info))
+}
+
+fn checkers_of(workload: &workloads::WorkloadInfo) -> Result<Vec<Box<dyn Checker>>> {
+    workload
+        .checkers
+        .iter()
+        .map(|name| checkers::by_name(name).context(format!("no checker named {name}")))
+        .collect()
+}
+
+/// Streams the history through the checkers, writes results.json, prints the tables.
+fn judge(
+    target: &Target,
+    checkers: Vec<Box<dyn Checker>>,
+    log: &RunLog,
+    run_info: Option<serde_json::Value>,
+) -> Result<ResultsFile> {
+    let (verdict, ops, warnings) = match stream(target, checkers) {
         Ok(done) => done,
         Err(e) => {
             log.line(format!("check failed: {e:#}"));
@@ -72,12 +105,12 @@ pub fn run(args: CheckArgs) -> Result<Exit> {
         eprintln!("rift: warning: {w}");
         log.line(format!("warning: {w}"));
     }
-    let history_path = if target.copy {
+    let history_path = if target.copy || target.history == target.run.history() {
         results::run_dir_files::HISTORY.to_owned()
     } else {
         target.history.display().to_string()
     };
-    let results = ResultsFile::new(
+    let mut results = ResultsFile::new(
         target.run.test_name(),
         HistorySummary {
             path: history_path,
@@ -86,11 +119,12 @@ pub fn run(args: CheckArgs) -> Result<Exit> {
         },
         verdict,
     );
+    results.run = run_info;
     target.run.write_json("results.json", &results)?;
     log.line(format!("checked {ops} ops: valid {}", results.valid));
     print!("{}", render_terminal(&results));
     println!("run directory: {}", target.run.path().display());
-    Ok(Exit::from(results.valid))
+    Ok(results)
 }
 
 fn resolve(args: &CheckArgs) -> Result<Target> {

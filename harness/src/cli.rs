@@ -17,8 +17,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Convert a history between JSON Lines and Jepsen EDN (by the files' extensions).
     Convert(ConvertArgs),
-    /// Run a workload against a store under faults [not built yet].
-    Test(Planned),
+    /// Run a workload against a store on a set of nodes, then check it and report.
+    Test(Box<TestArgs>),
     /// Build, inspect or remove a local cluster: one network namespace and sshd per node.
     #[command(subcommand)]
     Cluster(ClusterCommand),
@@ -38,12 +38,15 @@ impl Command {
     /// The name of a planned command that is not built yet.
     pub fn not_built(&self) -> Option<&'static str> {
         Some(match self {
-            Command::Test(_) => "test",
             Command::Heal(_) => "heal",
             Command::Demo(_) => "demo",
             Command::Serve(_) => "serve",
             Command::Report(_) => "report",
-            Command::Check(_) | Command::Convert(_) | Command::Cluster(_) | Command::Exec(_) => {
+            Command::Check(_)
+            | Command::Convert(_)
+            | Command::Cluster(_)
+            | Command::Exec(_)
+            | Command::Test(_) => {
                 return None;
             }
         })
@@ -158,4 +161,61 @@ pub struct ExecArgs {
     /// The command and its arguments, passed literally (no shell parses them).
     #[arg(last = true, required = true)]
     pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// A TOML plan file; flags given here win over it.
+    #[arg(long)]
+    pub plan: Option<PathBuf>,
+    /// The test's name (default: <db>-<workload>).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The store: ecstore.
+    #[arg(long)]
+    pub db: Option<String>,
+    /// register, set, counter, list-append or idempotency.
+    #[arg(long, short = 'w')]
+    pub workload: Option<String>,
+    /// Faults to inject (none yet: nemeses are not built).
+    #[arg(long, value_delimiter = ',')]
+    pub nemesis: Option<Vec<String>>,
+    /// Workers: N, or Nn for N per node (default 2n).
+    #[arg(long)]
+    pub concurrency: Option<String>,
+    /// Seconds of operations (default 60).
+    #[arg(long)]
+    pub time_limit: Option<f64>,
+    /// Operations per second, in all (default 200).
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// How many times to run the test (default 1).
+    #[arg(long)]
+    pub test_count: Option<u32>,
+    /// Seed for every random choice (default: from the clock; recorded in test.json).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Seconds before an operation is given up on as indeterminate (default 5).
+    #[arg(long)]
+    pub op_timeout: Option<f64>,
+    /// sticky (a process talks to one node) or roaming (each operation to a random node).
+    #[arg(long, value_parser = ["sticky", "roaming"])]
+    pub routing: Option<String>,
+    /// Seconds the final reads wait for the replicas to agree (default 30).
+    #[arg(long)]
+    pub final_read_bound: Option<f64>,
+    /// Leave the store running (and its data in place) after the test.
+    #[arg(long)]
+    pub leave_db_running: bool,
+    /// A flag for the store on every node (repeat it: --db-flag=--resolution --db-flag=lww-wall).
+    #[arg(long = "db-flag", allow_hyphen_values = true)]
+    pub db_flags: Vec<String>,
+    /// Where run directories go (default results).
+    #[arg(long)]
+    pub results_dir: Option<PathBuf>,
+    /// With --local: nodes of the cluster made when none is up (default 5).
+    #[arg(long)]
+    pub local_nodes: Option<usize>,
+    #[command(flatten)]
+    pub nodes: NodeArgs,
 }

@@ -9,6 +9,7 @@ mod convert;
 mod exec;
 mod exit;
 mod nodes;
+mod test_cmd;
 
 use clap::Parser;
 use exit::Exit;
@@ -35,6 +36,7 @@ fn run(cli: cli::Cli) -> Exit {
         cli::Command::Convert(args) => convert::run(args),
         cli::Command::Cluster(command) => cluster_cmd::run(command),
         cli::Command::Exec(args) => exec::run(args),
+        cli::Command::Test(args) => test_cmd::run(*args),
         planned => Err(exit::usage(format!(
             "`rift {}` is not built yet in this version of rift; `rift check` and `rift convert` are",
             planned.not_built().unwrap_or("?")

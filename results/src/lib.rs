@@ -53,6 +53,9 @@ pub struct ResultsFile {
     pub history: HistorySummary,
     /// Each checker's result, in the order the workload names them.
     pub results: Vec<CheckResult>,
+    /// For `rift test`: what the run itself saw (the final phase, problems along the way).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -72,6 +75,7 @@ impl ResultsFile {
             checked_at: chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, false),
             history,
             results: verdict.results,
+            run: None,
         }
     }
 }

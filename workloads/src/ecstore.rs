@@ -10,12 +10,16 @@
 //! failed read), `info` when it may have (a timeout after sending, a 503 for a write that
 //! reached fewer than W replicas, a connection lost mid-request).
 
+use crate::client::{Client, Completion, Workload};
+use crate::generator::{self, Ctx, Gen, Invocation, Rng};
 use control::db::BoxFuture;
 use control::shell::quote;
 use control::{Cmd, Db, Node, Remote, RemoteError, SshNode};
-use history::{OpType, Value};
+use history::Value;
 use serde_json::json;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 pub const DEFAULT_PORT: u16 = 8300;
@@ -202,39 +206,6 @@ impl Db for EcstoreDb {
     }
 }
 
-/// How an operation ended, in Jepsen's terms, with what it returned.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Completion {
-    /// `Ok`, `Fail` or `Info`.
-    pub kind: OpType,
-    pub value: Value,
-    pub error: Option<String>,
-}
-
-impl Completion {
-    fn ok(value: Value) -> Completion {
-        Completion {
-            kind: OpType::Ok,
-            value,
-            error: None,
-        }
-    }
-    fn fail(error: String) -> Completion {
-        Completion {
-            kind: OpType::Fail,
-            value: Value::Nil,
-            error: Some(error),
-        }
-    }
-    fn info(error: String) -> Completion {
-        Completion {
-            kind: OpType::Info,
-            value: Value::Nil,
-            error: Some(error),
-        }
-    }
-}
-
 /// A client of one ecstore node.
 #[derive(Debug, Clone)]
 pub struct EcstoreClient {
@@ -334,6 +305,231 @@ impl EcstoreClient {
     /// Insert-if-absent: completes `ok` with `"created"` or `"exists"`.
     pub async fn insert_if_absent(&self, key: &str, payload: i64) -> Completion {
         self.write("idem", key, json!(payload)).await
+    }
+}
+
+/// The ecstore workloads: single-key operations on each data type.
+pub fn workload(name: &str, db: &EcstoreDb) -> Option<Box<dyn Workload>> {
+    let kind = match name {
+        "set" => Kind::Set,
+        "register" => Kind::Register,
+        "counter" => Kind::Counter,
+        "list-append" => Kind::List,
+        "idempotency" => Kind::Idempotency,
+        _ => return None,
+    };
+    Some(Box::new(EcstoreWorkload {
+        kind,
+        port: db.port,
+        checkers: crate::find(name)?.checkers,
+    }))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Set,
+    Register,
+    Counter,
+    List,
+    Idempotency,
+}
+
+/// Keys the register and list workloads spread over (independent keys, as Jepsen's).
+const KEYS: i64 = 5;
+
+struct EcstoreWorkload {
+    kind: Kind,
+    port: u16,
+    checkers: &'static [&'static str],
+}
+
+impl Workload for EcstoreWorkload {
+    fn name(&self) -> &'static str {
+        match self.kind {
+            Kind::Set => "set",
+            Kind::Register => "register",
+            Kind::Counter => "counter",
+            Kind::List => "list-append",
+            Kind::Idempotency => "idempotency",
+        }
+    }
+
+    fn generator(&self) -> Gen {
+        // Written values are unique across the run: one counter, advanced under the runner's
+        // generator lock, so a seed replays the same values.
+        let next = Arc::new(AtomicI64::new(0));
+        let fresh = move || next.fetch_add(1, Ordering::Relaxed) + 1;
+        let reads_one_in = |rng: &mut Rng, n: u64| rng.below(n) == 0;
+        match self.kind {
+            Kind::Set => generator::boxed(move |ctx: &mut Ctx<'_>| {
+                if reads_one_in(ctx.rng, 5) {
+                    Invocation::new("read", Value::Nil)
+                } else {
+                    Invocation::new("add", fresh())
+                }
+            }),
+            Kind::Counter => generator::boxed(move |ctx: &mut Ctx<'_>| {
+                if reads_one_in(ctx.rng, 5) {
+                    Invocation::new("read", Value::Nil)
+                } else {
+                    Invocation::new("add", 1)
+                }
+            }),
+            Kind::Register | Kind::List => {
+                let write = if self.kind == Kind::List {
+                    "append"
+                } else {
+                    "write"
+                };
+                generator::boxed(move |ctx: &mut Ctx<'_>| {
+                    let key = Value::Int(ctx.rng.below(KEYS as u64) as i64);
+                    if reads_one_in(ctx.rng, 2) {
+                        Invocation::new("read", Value::List(vec![key, Value::Nil]))
+                    } else {
+                        Invocation::new(write, Value::List(vec![key, Value::Int(fresh())]))
+                    }
+                })
+            }
+            Kind::Idempotency => {
+                // Each process submits requests one after another, each retried until it is
+                // acknowledged, as a payment client retries after a timeout.
+                let fresh = Arc::new(fresh);
+                generator::each_thread(move |_| {
+                    let fresh = fresh.clone();
+                    generator::cycle(move || {
+                        let id = fresh();
+                        let request =
+                            Value::List(vec![Value::Str(format!("req-{id}")), Value::Int(id)]);
+                        vec![generator::until_ok(generator::once(Invocation::new(
+                            "insert", request,
+                        )))]
+                    })
+                })
+            }
+        }
+    }
+
+    fn client(&self, node: &Node, timeout: Duration) -> Box<dyn Client> {
+        let url = EcstoreDb {
+            port: self.port,
+            ..EcstoreDb::new(PathBuf::new())
+        }
+        .url(node);
+        Box::new(EcstoreWorkloadClient {
+            kind: self.kind,
+            client: EcstoreClient::new(&url, timeout),
+        })
+    }
+
+    fn final_reads(&self) -> Vec<Invocation> {
+        match self.kind {
+            Kind::Set | Kind::Counter => vec![Invocation::new("read", Value::Nil)],
+            Kind::Register | Kind::List => (0..KEYS)
+                .map(|k| Invocation::new("read", Value::List(vec![Value::Int(k), Value::Nil])))
+                .collect(),
+            Kind::Idempotency => Vec::new(),
+        }
+    }
+
+    fn checkers(&self) -> &'static [&'static str] {
+        self.checkers
+    }
+}
+
+struct EcstoreWorkloadClient {
+    kind: Kind,
+    client: EcstoreClient,
+}
+
+impl EcstoreWorkloadClient {
+    async fn perform(&self, op: &Invocation, local: bool) -> Completion {
+        let keyed = || -> Option<(i64, &Value)> {
+            let parts = op.value.as_seq()?;
+            Some((parts.first()?.as_int()?, parts.get(1)?))
+        };
+        let c = &self.client;
+        match (self.kind, &*op.f) {
+            (Kind::Set, "add") => match op.value.as_int() {
+                Some(x) => c.add_to_set("set", x).await.with_value(op.value.clone()),
+                None => Completion::fail("add takes an integer"),
+            },
+            (Kind::Set, "read") => c.read("set", "set", local).await,
+            (Kind::Counter, "add") => match op.value.as_int() {
+                Some(d) => c.increment("counter", d).await.with_value(op.value.clone()),
+                None => Completion::fail("add takes an integer"),
+            },
+            (Kind::Counter, "read") => c.read("counter", "counter", local).await,
+            (Kind::Register | Kind::List, f) => {
+                let Some((key, v)) = keyed() else {
+                    return Completion::fail("value must be [key, value]");
+                };
+                let (kind, name) = if self.kind == Kind::List {
+                    ("list", "l")
+                } else {
+                    ("register", "r")
+                };
+                let store_key = format!("{name}{key}");
+                let done = match (f, v.as_int()) {
+                    ("read", _) => c.read(kind, &store_key, local).await,
+                    ("write", Some(x)) => c
+                        .write_register(&store_key, x)
+                        .await
+                        .with_value(Value::Int(x)),
+                    ("append", Some(x)) => c.append(&store_key, x).await.with_value(Value::Int(x)),
+                    _ => {
+                        return Completion::fail(format!(
+                            "{f} is not an operation of this workload"
+                        ));
+                    }
+                };
+                done.keyed(key)
+            }
+            (Kind::Idempotency, "insert") => {
+                let Some(parts) = op.value.as_seq() else {
+                    return Completion::fail("insert takes [id, payload]");
+                };
+                match (
+                    parts.first().and_then(Value::as_str),
+                    parts.get(1).and_then(Value::as_int),
+                ) {
+                    (Some(id), Some(payload)) => {
+                        let done = c.insert_if_absent(id, payload).await;
+                        let outcome = done.value.clone();
+                        done.with_value(Value::List(vec![Value::from(id), outcome]))
+                    }
+                    _ => Completion::fail("insert takes [id, payload]"),
+                }
+            }
+            (_, f) => Completion::fail(format!("{f} is not an operation of this workload")),
+        }
+    }
+}
+
+impl Completion {
+    /// The completion's value as the history records it: for writes, what was written.
+    fn with_value(mut self, value: Value) -> Completion {
+        if self.kind == history::OpType::Ok {
+            self.value = value;
+        }
+        self
+    }
+
+    /// `[key, value]`, as keyed workloads record results.
+    fn keyed(mut self, key: i64) -> Completion {
+        if self.kind == history::OpType::Ok {
+            self.value = Value::List(vec![Value::Int(key), std::mem::take(&mut self.value)]);
+        }
+        self
+    }
+}
+
+impl Client for EcstoreWorkloadClient {
+    fn invoke<'a>(&'a mut self, op: &'a Invocation) -> BoxFuture<'a, Completion> {
+        Box::pin(self.perform(op, false))
+    }
+
+    fn final_read<'a>(&'a mut self, op: &'a Invocation) -> BoxFuture<'a, Completion> {
+        Box::pin(self.perform(op, true))
     }
 }
 

@@ -3,7 +3,7 @@
 //! A generator is asked, by a worker about to act, for its next step: an operation to invoke,
 //! a wait, or done. Combinators build schedules from simple pieces (Jepsen's generator ideas):
 //! [`mix`], [`stagger`] (a global rate), [`limit`], [`time_limit`], [`phases`],
-//! [`each_process`], [`until_ok`], [`cycle`] (for fault schedules), [`sleep`], and [`route`]
+//! [`each_thread`], [`until_ok`], [`cycle`] (for fault schedules), [`sleep`], and [`route`]
 //! (client operations to clients, faults to the nemesis).
 //!
 //! Every random choice comes from the [`Rng`] in the context, which the runner seeds from the
@@ -74,6 +74,9 @@ pub struct Ctx<'a> {
     pub now: Duration,
     /// The process asking.
     pub process: &'a Process,
+    /// The worker asking (stays the same when its process is renumbered after an `info`);
+    /// the nemesis is [`NEMESIS_THREAD`].
+    pub thread: usize,
     pub rng: &'a mut Rng,
 }
 
@@ -86,6 +89,9 @@ pub enum Step {
     /// Nothing more, ever, for this process.
     Done,
 }
+
+/// The thread number of the nemesis.
+pub const NEMESIS_THREAD: usize = usize::MAX;
 
 pub trait Generator: Send {
     fn next(&mut self, ctx: &mut Ctx<'_>) -> Step;
@@ -286,29 +292,32 @@ pub fn sleep(d: Duration) -> Gen {
     Box::new(Sleep(d, None))
 }
 
-/// A generator of its own for every process, made on first use.
-pub fn each_process(factory: impl Fn(&Process) -> Gen + Send + 'static) -> Gen {
-    struct EachProcess<F>(F, HashMap<Process, Gen>);
-    impl<F: Fn(&Process) -> Gen + Send> Generator for EachProcess<F> {
+/// A generator of its own for every worker thread, made on first use. Keyed by thread, not
+/// process, so that what a worker was doing (a request to retry) survives its process being
+/// renumbered after an `info`.
+pub fn each_thread(factory: impl Fn(usize) -> Gen + Send + 'static) -> Gen {
+    struct EachThread<F>(F, HashMap<usize, Gen>);
+    impl<F: Fn(usize) -> Gen + Send> Generator for EachThread<F> {
         fn next(&mut self, ctx: &mut Ctx<'_>) -> Step {
             let factory = &self.0;
             let g = self
                 .1
-                .entry(ctx.process.clone())
-                .or_insert_with(|| factory(ctx.process));
+                .entry(ctx.thread)
+                .or_insert_with(|| factory(ctx.thread));
             g.next(ctx)
         }
         fn completed(&mut self, p: &Process, op: &Invocation, outcome: OpType) {
-            if let Some(g) = self.1.get_mut(p) {
+            // The process may have been renumbered: each thread's generator knows its own ops.
+            for g in self.1.values_mut() {
                 g.completed(p, op, outcome);
             }
         }
     }
-    Box::new(EachProcess(factory, HashMap::new()))
+    Box::new(EachThread(factory, HashMap::new()))
 }
 
 /// Repeats the inner generator's operation until one completes `ok` (retrying after `fail` and
-/// `info`: an idempotent request retried after a timeout). Meant inside [`each_process`].
+/// `info`: an idempotent request retried after a timeout). Meant inside [`each_thread`].
 pub fn until_ok(inner: Gen) -> Gen {
     #[derive(PartialEq)]
     enum State {
@@ -392,6 +401,7 @@ mod tests {
             let step = g.next(&mut Ctx {
                 now: tick * i as u32,
                 process: p,
+                thread: i % processes.len(),
                 rng: &mut rng,
             });
             if let Step::Op(op) = &step {
@@ -463,7 +473,7 @@ mod tests {
     }
 
     #[test]
-    fn phases_run_in_order_and_each_process_keeps_its_own() {
+    fn phases_run_in_order_and_each_thread_keeps_its_own() {
         let mut g = phases(vec![limit(2, counter("a")), limit(1, counter("b"))]);
         let fs: Vec<String> = drive(&mut g, 1, &clients(1), 5, Duration::ZERO)
             .into_iter()
@@ -474,8 +484,8 @@ mod tests {
             .collect();
         assert_eq!(fs, ["a", "a", "b", "Done", "Done"]);
 
-        let mut g = each_process(|p| {
-            let tag = p.to_string();
+        let mut g = each_thread(|t| {
+            let tag = t.to_string();
             limit(
                 2,
                 boxed(move |_: &mut Ctx<'_>| Invocation::new("w", tag.as_str())),
@@ -509,6 +519,7 @@ mod tests {
             g.next(&mut Ctx {
                 now: Duration::ZERO,
                 process: &p,
+                thread: 0,
                 rng: &mut rng,
             })
         };
@@ -547,6 +558,7 @@ mod tests {
             let step = g.next(&mut Ctx {
                 now: Duration::from_millis(ms),
                 process: &nemesis,
+                thread: NEMESIS_THREAD,
                 rng: &mut rng,
             });
             if let Step::Op(op) = step {
@@ -559,6 +571,7 @@ mod tests {
         let client = g.next(&mut Ctx {
             now: Duration::ZERO,
             process: &Process::Client(3),
+            thread: 3,
             rng: &mut rng,
         });
         assert!(matches!(client, Step::Op(op) if &*op.f == "read"));

@@ -5,12 +5,15 @@
 //! [`control::Db`] and its clients). Today it also holds the registry `rift check` uses to choose
 //! checkers by workload name; generators arrive with the test runner.
 
+pub mod client;
 pub mod ecstore;
 pub mod generator;
 
-/// A workload as `rift` names it.
+pub use client::{Client, Completion, Workload};
+
+/// A workload as `rift` names it, with the checkers that judge its histories.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Workload {
+pub struct WorkloadInfo {
     pub name: &'static str,
     /// One line for `--help` and errors.
     pub about: &'static str,
@@ -19,33 +22,33 @@ pub struct Workload {
 }
 
 /// Every workload rift knows.
-pub const WORKLOADS: &[Workload] = &[
-    Workload {
+pub const WORKLOADS: &[WorkloadInfo] = &[
+    WorkloadInfo {
         name: "register",
         about: "reads and writes of unique values to single keys",
         checkers: &["stats"],
     },
-    Workload {
+    WorkloadInfo {
         name: "set",
         about: "adds of unique elements, then reads of the whole set",
         checkers: &["stats"],
     },
-    Workload {
+    WorkloadInfo {
         name: "counter",
         about: "increments and reads of counters",
         checkers: &["stats"],
     },
-    Workload {
+    WorkloadInfo {
         name: "list-append",
         about: "transactions appending unique values to lists and reading them",
         checkers: &["stats"],
     },
-    Workload {
+    WorkloadInfo {
         name: "rw-register",
         about: "transactions writing unique values to registers and reading them",
         checkers: &["stats"],
     },
-    Workload {
+    WorkloadInfo {
         name: "idempotency",
         about: "insert-if-absent of request ids, retried after timeouts",
         checkers: &["stats"],
@@ -53,7 +56,7 @@ pub const WORKLOADS: &[Workload] = &[
 ];
 
 /// A workload by name.
-pub fn find(name: &str) -> Option<&'static Workload> {
+pub fn find(name: &str) -> Option<&'static WorkloadInfo> {
     WORKLOADS.iter().find(|w| w.name == name)
 }
 

@@ -1,0 +1,391 @@
+//! The test plan: what `rift test` will do, from flags and an optional TOML file (flags win),
+//! checked before anything is touched. A [`TestPlan`] cannot be invalid: every error names the
+//! field (and the file) it comes from.
+//!
+//! ```toml
+//! name = "ecstore-set"
+//! db = "ecstore"
+//! workload = "set"
+//! nemesis = ["none"]
+//! concurrency = "2n"          # N, or Nn = N per node
+//! time_limit = 60             # seconds
+//! rate = 200                  # operations per second, in all
+//! test_count = 1
+//! seed = 42
+//! op_timeout = 5              # seconds
+//! routing = "sticky"          # or "roaming"
+//! final_read_bound = 30       # seconds
+//! leave_db_running = false
+//! db_flags = ["--resolution", "lww-wall"]
+//! [nodes]
+//! local = true                # or list = "a,b,c", or file = "nodes.toml"
+//! local_nodes = 5
+//! ```
+
+use crate::run::Routing;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Every setting, optional: what a file or the flags say.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanInputs {
+    pub name: Option<String>,
+    pub db: Option<String>,
+    pub workload: Option<String>,
+    pub nemesis: Option<Vec<String>>,
+    pub concurrency: Option<String>,
+    pub time_limit: Option<f64>,
+    pub rate: Option<f64>,
+    pub test_count: Option<u32>,
+    pub seed: Option<u64>,
+    pub op_timeout: Option<f64>,
+    pub routing: Option<Routing>,
+    pub final_read_bound: Option<f64>,
+    pub leave_db_running: Option<bool>,
+    pub db_flags: Option<Vec<String>>,
+    pub results_dir: Option<PathBuf>,
+    pub nodes: Option<NodesInput>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodesInput {
+    pub list: Option<String>,
+    pub file: Option<PathBuf>,
+    pub local: Option<bool>,
+    pub local_nodes: Option<usize>,
+}
+
+/// Where the nodes come from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NodeSource {
+    List(String),
+    File(PathBuf),
+    /// The local cluster, made with this many nodes if none is up.
+    Local {
+        nodes: usize,
+    },
+}
+
+/// How many workers: a number, or a number per node.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Concurrency {
+    Total(usize),
+    PerNode(usize),
+}
+
+impl Concurrency {
+    pub fn workers(self, nodes: usize) -> usize {
+        match self {
+            Concurrency::Total(n) => n,
+            Concurrency::PerNode(n) => n * nodes,
+        }
+    }
+}
+
+/// A checked plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct TestPlan {
+    pub name: String,
+    pub db: String,
+    pub workload: String,
+    pub nemesis: Vec<String>,
+    pub nodes: NodeSource,
+    pub concurrency: Concurrency,
+    pub time_limit: Duration,
+    pub rate: f64,
+    pub test_count: u32,
+    pub seed: u64,
+    pub op_timeout: Duration,
+    pub routing: Routing,
+    pub final_read_bound: Duration,
+    pub leave_db_running: bool,
+    pub db_flags: Vec<String>,
+    pub results_dir: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{place}: {message}")]
+pub struct PlanError {
+    pub place: String,
+    pub message: String,
+}
+
+/// Reads a plan file.
+pub fn read_plan_file(path: &Path) -> Result<PlanInputs, PlanError> {
+    let place = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| PlanError {
+        place: place.clone(),
+        message: e.to_string(),
+    })?;
+    toml::from_str(&text).map_err(|e| PlanError {
+        place,
+        message: e.to_string().trim_end().to_owned(),
+    })
+}
+
+/// Flags over the file over the defaults; then every field is checked.
+pub fn resolve(
+    file: Option<(&Path, PlanInputs)>,
+    flags: PlanInputs,
+) -> Result<TestPlan, PlanError> {
+    let (origin, from_file) = match file {
+        Some((path, inputs)) => (path.display().to_string(), inputs),
+        None => (String::new(), PlanInputs::default()),
+    };
+    // Where a field's value came from, for errors.
+    let place = |field: &str, from_flag: bool| {
+        if from_flag || origin.is_empty() {
+            format!("--{}", field.replace('_', "-"))
+        } else {
+            format!("{origin}: {field}")
+        }
+    };
+    macro_rules! pick {
+        ($f:ident) => {
+            (
+                flags.$f.is_some(),
+                flags.$f.clone().or(from_file.$f.clone()),
+            )
+        };
+    }
+    let err = |place: String, message: String| PlanError { place, message };
+
+    let (flag, workload) = pick!(workload);
+    let workload = workload.ok_or_else(|| {
+        err(
+            "--workload".into(),
+            format!("required: one of {}", workloads::names().join(", ")),
+        )
+    })?;
+    if workloads::find(&workload).is_none() {
+        return Err(err(
+            place("workload", flag),
+            format!(
+                "unknown workload {workload:?}; rift knows {}",
+                workloads::names().join(", ")
+            ),
+        ));
+    }
+    let (flag, db) = pick!(db);
+    let db = db.unwrap_or_else(|| "ecstore".into());
+    if db != "ecstore" {
+        return Err(err(
+            place("db", flag),
+            format!("unknown db {db:?}; rift knows ecstore"),
+        ));
+    }
+    let (flag, nemesis) = pick!(nemesis);
+    let nemesis = nemesis.unwrap_or_else(|| vec!["none".into()]);
+    if let Some(n) = nemesis.iter().find(|n| n.as_str() != "none") {
+        return Err(err(
+            place("nemesis", flag),
+            format!("nemesis {n:?} is not built yet in this version of rift; use none"),
+        ));
+    }
+    let (flag, concurrency) = pick!(concurrency);
+    let concurrency = parse_concurrency(&concurrency.unwrap_or_else(|| "2n".into()))
+        .map_err(|m| err(place("concurrency", flag), m))?;
+    let positive = |field: &str, flag: bool, v: f64| {
+        if v.is_finite() && v > 0.0 {
+            Ok(v)
+        } else {
+            Err(err(
+                place(field, flag),
+                format!("{v} must be a positive number"),
+            ))
+        }
+    };
+    let (flag, time_limit) = pick!(time_limit);
+    let time_limit = positive("time_limit", flag, time_limit.unwrap_or(60.0))?;
+    let (flag, rate) = pick!(rate);
+    let rate = positive("rate", flag, rate.unwrap_or(200.0))?;
+    let (flag, op_timeout) = pick!(op_timeout);
+    let op_timeout = positive("op_timeout", flag, op_timeout.unwrap_or(5.0))?;
+    let (flag, bound) = pick!(final_read_bound);
+    let bound = positive("final_read_bound", flag, bound.unwrap_or(30.0))?;
+    let (flag, test_count) = pick!(test_count);
+    let test_count = test_count.unwrap_or(1);
+    if test_count == 0 {
+        return Err(err(place("test_count", flag), "must be at least 1".into()));
+    }
+    let name = pick!(name).1.unwrap_or_else(|| format!("{db}-{workload}"));
+    results::validate_test_name(&name)
+        .map_err(|e| err(place("name", flags.name.is_some()), e.to_string()))?;
+
+    let nodes_flag = flags.nodes.clone().unwrap_or_default();
+    let nodes_file = from_file.nodes.clone().unwrap_or_default();
+    let any_flag =
+        nodes_flag.list.is_some() || nodes_flag.file.is_some() || nodes_flag.local == Some(true);
+    let chosen = if any_flag { &nodes_flag } else { &nodes_file };
+    let nodes = match (&chosen.list, &chosen.file, chosen.local.unwrap_or(false)) {
+        (Some(list), None, false) => NodeSource::List(list.clone()),
+        (None, Some(file), false) => NodeSource::File(file.clone()),
+        (None, None, true) => {
+            let n = nodes_flag
+                .local_nodes
+                .or(nodes_file.local_nodes)
+                .unwrap_or(5);
+            if !(1..=200).contains(&n) {
+                return Err(err(
+                    place("local_nodes", nodes_flag.local_nodes.is_some()),
+                    format!("{n} must be from 1 to 200"),
+                ));
+            }
+            NodeSource::Local { nodes: n }
+        }
+        (None, None, false) => {
+            return Err(err(
+                "nodes".into(),
+                "say which nodes: --nodes a,b,c, --nodes-file FILE, or --local".into(),
+            ));
+        }
+        _ => {
+            return Err(err(
+                place("nodes", any_flag),
+                "give one of list, file and local".into(),
+            ));
+        }
+    };
+    let seed = pick!(seed).1.unwrap_or_else(|| {
+        // Recorded in test.json, so a run can be repeated.
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+    });
+    Ok(TestPlan {
+        name,
+        db,
+        workload,
+        nemesis,
+        nodes,
+        concurrency,
+        time_limit: Duration::from_secs_f64(time_limit),
+        rate,
+        test_count,
+        seed,
+        op_timeout: Duration::from_secs_f64(op_timeout),
+        routing: pick!(routing).1.unwrap_or(Routing::Sticky),
+        final_read_bound: Duration::from_secs_f64(bound),
+        leave_db_running: pick!(leave_db_running).1.unwrap_or(false),
+        db_flags: pick!(db_flags).1.unwrap_or_default(),
+        results_dir: pick!(results_dir)
+            .1
+            .unwrap_or_else(|| PathBuf::from("results")),
+    })
+}
+
+fn parse_concurrency(s: &str) -> Result<Concurrency, String> {
+    let bad = || format!("{s:?} is not N or Nn (N per node), with N at least 1");
+    let (digits, per_node) = match s.strip_suffix('n') {
+        Some(d) => (d, true),
+        None => (s, false),
+    };
+    let n: usize = digits.parse().map_err(|_| bad())?;
+    if n == 0 {
+        return Err(bad());
+    }
+    Ok(if per_node {
+        Concurrency::PerNode(n)
+    } else {
+        Concurrency::Total(n)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flags(workload: &str) -> PlanInputs {
+        PlanInputs {
+            workload: Some(workload.into()),
+            nodes: Some(NodesInput {
+                local: Some(true),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn defaults_fill_what_is_not_said() {
+        let plan = resolve(None, flags("set")).unwrap();
+        assert_eq!(plan.name, "ecstore-set");
+        assert_eq!(plan.nodes, NodeSource::Local { nodes: 5 });
+        assert_eq!(plan.concurrency.workers(5), 10);
+        assert_eq!(plan.time_limit, Duration::from_secs(60));
+        assert_eq!(plan.routing, Routing::Sticky);
+    }
+
+    #[test]
+    fn flags_win_over_the_file() {
+        let file: PlanInputs = toml::from_str(
+            "workload = \"counter\"\nconcurrency = \"3\"\ntime_limit = 5\nrouting = \"roaming\"\n[nodes]\nlist = \"a,b\"\n",
+        )
+        .unwrap();
+        let mut f = flags("set");
+        f.time_limit = Some(2.0);
+        let plan = resolve(Some((Path::new("plan.toml"), file)), f).unwrap();
+        assert_eq!(plan.workload, "set");
+        assert_eq!(plan.time_limit, Duration::from_secs(2));
+        assert_eq!(plan.concurrency, Concurrency::Total(3));
+        assert_eq!(plan.routing, Routing::Roaming);
+        assert_eq!(
+            plan.nodes,
+            NodeSource::Local { nodes: 5 },
+            "--local wins over the file's list"
+        );
+    }
+
+    #[test]
+    fn errors_point_at_the_field_and_where_it_came_from() {
+        let file: PlanInputs =
+            toml::from_str("workload = \"set\"\nconcurrency = \"0n\"\n[nodes]\nlocal = true\n")
+                .unwrap();
+        let e = resolve(Some((Path::new("plan.toml"), file)), PlanInputs::default()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "plan.toml: concurrency: \"0n\" is not N or Nn (N per node), with N at least 1"
+        );
+
+        let mut f = flags("set");
+        f.rate = Some(-1.0);
+        assert_eq!(
+            resolve(None, f).unwrap_err().to_string(),
+            "--rate: -1 must be a positive number"
+        );
+        let e = resolve(None, flags("bank")).unwrap_err().to_string();
+        assert!(
+            e.starts_with("--workload: unknown workload \"bank\""),
+            "{e}"
+        );
+        let mut f = flags("set");
+        f.nemesis = Some(vec!["partition".into()]);
+        assert!(
+            resolve(None, f)
+                .unwrap_err()
+                .to_string()
+                .contains("not built yet")
+        );
+        let mut f = flags("set");
+        f.nodes = None;
+        assert!(
+            resolve(None, f)
+                .unwrap_err()
+                .to_string()
+                .contains("say which nodes")
+        );
+
+        let bad = toml::from_str::<PlanInputs>("workload = \"set\"\ntime_limt = 5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            bad.contains("unknown field `time_limt`") && bad.contains("line 2"),
+            "{bad}"
+        );
+    }
+}

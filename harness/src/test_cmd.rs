@@ -1,0 +1,453 @@
+//! `rift test`: a whole run, always leaving a complete run directory.
+//!
+//! Setup, the main phase, the final phase (heal, resume and restart, read until the replicas
+//! agree), teardown (logs downloaded, the store torn down) and the check all run, whatever
+//! failed before them: problems are collected, reported loudly and written into results.json,
+//! and never keep the history from being analysed. Ctrl-C ends the main phase early and goes
+//! on through the rest; a second Ctrl-C exits at once.
+
+use crate::cli::TestArgs;
+use crate::exit::{Exit, usage};
+use anyhow::{Context, Result};
+use control::cluster::{self, ClusterSpec, StateDir};
+use control::{Db, SshNode};
+use harness::plan::{self, NodeSource, NodesInput, PlanInputs, TestPlan};
+use harness::run::{self, FinalPhase, MainPhase, Recorder};
+use history::HistoryWriter;
+use results::{RunDir, RunLog};
+use serde_json::json;
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use workloads::ecstore::{EcstoreDb, locate_binary};
+use workloads::generator;
+
+pub fn run(args: TestArgs) -> Result<Exit> {
+    let plan = resolve_plan(&args).map_err(|e| usage(e.to_string()))?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let interrupted = Arc::new(AtomicUsize::new(0));
+    {
+        let interrupted = interrupted.clone();
+        runtime.spawn(async move {
+            while tokio::signal::ctrl_c().await.is_ok() {
+                if interrupted.fetch_add(1, Ordering::SeqCst) == 0 {
+                    eprintln!("\nrift: interrupted: finishing the run (heal, final reads, logs, check); Ctrl-C again to abort");
+                } else {
+                    eprintln!("rift: aborted");
+                    std::process::exit(130);
+                }
+            }
+        });
+    }
+    let mut worst = Exit::Valid;
+    for i in 0..plan.test_count {
+        if plan.test_count > 1 {
+            eprintln!("rift: test {} of {}", i + 1, plan.test_count);
+        }
+        let exit = runtime.block_on(run_one(&plan, &args, interrupted.clone()))?;
+        worst = worse(worst, exit);
+        if interrupted.load(Ordering::SeqCst) > 0 {
+            break;
+        }
+    }
+    Ok(worst)
+}
+
+fn worse(a: Exit, b: Exit) -> Exit {
+    let rank = |e: Exit| match e {
+        Exit::Valid => 0,
+        Exit::Unknown => 1,
+        Exit::Invalid => 2,
+        Exit::BadArguments => 3,
+        Exit::Internal => 4,
+    };
+    if rank(b) > rank(a) { b } else { a }
+}
+
+fn resolve_plan(args: &TestArgs) -> Result<TestPlan, plan::PlanError> {
+    let file = match &args.plan {
+        Some(path) => Some((path.as_path(), plan::read_plan_file(path)?)),
+        None => None,
+    };
+    let flags = PlanInputs {
+        name: args.name.clone(),
+        db: args.db.clone(),
+        workload: args.workload.clone(),
+        nemesis: args.nemesis.clone(),
+        concurrency: args.concurrency.clone(),
+        time_limit: args.time_limit,
+        rate: args.rate,
+        test_count: args.test_count,
+        seed: args.seed,
+        op_timeout: args.op_timeout,
+        routing: args.routing.as_deref().map(|r| {
+            if r == "roaming" {
+                run::Routing::Roaming
+            } else {
+                run::Routing::Sticky
+            }
+        }),
+        final_read_bound: args.final_read_bound,
+        leave_db_running: args.leave_db_running.then_some(true),
+        db_flags: (!args.db_flags.is_empty()).then(|| args.db_flags.clone()),
+        results_dir: args.results_dir.clone(),
+        nodes: Some(NodesInput {
+            list: args.nodes.nodes.clone(),
+            file: args.nodes.nodes_file.clone(),
+            local: args.nodes.local.then_some(true),
+            local_nodes: args.local_nodes,
+        }),
+    };
+    plan::resolve(file.as_ref().map(|(p, i)| (*p, i.clone())), flags)
+}
+
+/// The nodes, making the local cluster when it is asked for and none is up.
+fn inventory(plan: &TestPlan, args: &TestArgs) -> Result<control::Inventory> {
+    let mut node_args = clone_node_args(&args.nodes);
+    match &plan.nodes {
+        NodeSource::List(list) => node_args.nodes = Some(list.clone()),
+        NodeSource::File(file) => node_args.nodes_file = Some(file.clone()),
+        NodeSource::Local { nodes } => {
+            let dir = StateDir(args.nodes.cluster_state_dir.clone());
+            if cluster::load_state(&dir.0)?.is_none() {
+                eprintln!("rift: no local cluster is up: building one with {nodes} nodes");
+                let spec = ClusterSpec {
+                    nodes: *nodes,
+                    state_dir: dir.0.clone(),
+                    ..ClusterSpec::default()
+                };
+                cluster::up(&spec).map_err(|e| usage(e.to_string()))?;
+            }
+            node_args.local = true;
+            node_args.nodes = None;
+            node_args.nodes_file = None;
+        }
+    }
+    crate::nodes::inventory(&node_args)
+}
+
+fn clone_node_args(a: &crate::cli::NodeArgs) -> crate::cli::NodeArgs {
+    crate::cli::NodeArgs {
+        nodes: a.nodes.clone(),
+        nodes_file: a.nodes_file.clone(),
+        local: a.local,
+        cluster_state_dir: a.cluster_state_dir.clone(),
+        username: a.username.clone(),
+        ssh_private_key: a.ssh_private_key.clone(),
+        known_hosts: a.known_hosts.clone(),
+        accept_new_host_keys: a.accept_new_host_keys,
+    }
+}
+
+async fn run_one(plan: &TestPlan, args: &TestArgs, interrupted: Arc<AtomicUsize>) -> Result<Exit> {
+    let inventory = inventory(plan, args)?;
+    let remotes = control::connect_all(&inventory)?;
+    let nodes = inventory.nodes.clone();
+    let concurrency = plan.concurrency.workers(nodes.len());
+    let run_dir = RunDir::create(&plan.results_dir, &plan.name, chrono::Local::now())?;
+    let log = Arc::new(RunLog::open(&run_dir)?);
+    run_dir.write_json(
+        "test.json",
+        &json!({"command": "test", "plan": plan, "nodes": nodes.iter().map(|n| json!({"name": n.name, "host": n.host, "port": n.port, "user": n.user, "workdir": n.workdir})).collect::<Vec<_>>(), "concurrency": concurrency, "workload": plan.workload}),
+    )?;
+    eprintln!("rift: run directory {}", run_dir.path().display());
+    let mut problems: Vec<String> = Vec::new();
+    let mut note = |problems: &mut Vec<String>, what: String| {
+        eprintln!("rift: problem: {what}");
+        log.line(format!("problem: {what}"));
+        problems.push(what);
+    };
+
+    let mut db = EcstoreDb::new(locate_binary().map_err(usage)?);
+    db.flags = plan.db_flags.clone();
+    let db = Arc::new(db);
+    let workload: Arc<dyn workloads::Workload> = Arc::from(
+        workloads::ecstore::workload(&plan.workload, &db)
+            .context("the workload has no ecstore client")?,
+    );
+    let recorder = Arc::new(Recorder::new(HistoryWriter::create(run_dir.history())?));
+
+    // Setup.
+    log.line(format!("setting up {} on {} nodes", db.name(), nodes.len()));
+    let setup_ok = for_each(&remotes, &nodes, &db, Step::Setup, &mut problems, &mut note).await
+        && await_ready(
+            &remotes,
+            &db,
+            Duration::from_secs(30),
+            &mut problems,
+            &mut note,
+        )
+        .await;
+
+    // Main phase.
+    let stop = Arc::new(AtomicBool::new(false));
+    if setup_ok && interrupted.load(Ordering::SeqCst) == 0 {
+        log.line(format!(
+            "main phase: {concurrency} workers for {:?} at {}/s",
+            plan.time_limit, plan.rate
+        ));
+        let watcher = {
+            let (stop, interrupted) = (stop.clone(), interrupted.clone());
+            tokio::spawn(async move {
+                while !stop.load(Ordering::SeqCst) {
+                    if interrupted.load(Ordering::SeqCst) > 0 {
+                        stop.store(true, Ordering::SeqCst);
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            })
+        };
+        let progress = progress(recorder.clone(), plan.time_limit, stop.clone());
+        let generator = generator::time_limit(
+            plan.time_limit,
+            generator::stagger(plan.rate, workload.generator()),
+        );
+        let phase = MainPhase {
+            concurrency,
+            op_timeout: plan.op_timeout,
+            seed: plan.seed,
+            routing: plan.routing,
+            nodes: nodes.clone(),
+        };
+        for e in run::run_workers(
+            &phase,
+            workload.clone(),
+            generator,
+            recorder.clone(),
+            stop.clone(),
+        )
+        .await
+        {
+            note(&mut problems, format!("main phase: {e}"));
+        }
+        stop.store(true, Ordering::SeqCst);
+        let _ = watcher.await;
+        if let Some(p) = progress {
+            let _ = p.await;
+        }
+    }
+
+    // Final phase: heal (no nemesis has faults to undo yet), resume and restart, read.
+    log.line("final phase: resume and restart every node");
+    for_each(
+        &remotes,
+        &nodes,
+        &db,
+        Step::Resume,
+        &mut problems,
+        &mut note,
+    )
+    .await;
+    for_each(&remotes, &nodes, &db, Step::Start, &mut problems, &mut note).await;
+    let ready = await_ready(
+        &remotes,
+        &db,
+        Duration::from_secs(30),
+        &mut problems,
+        &mut note,
+    )
+    .await;
+    let healed_at = recorder.now();
+    let final_report = if ready {
+        let phase = FinalPhase {
+            nodes: nodes.clone(),
+            bound: plan.final_read_bound,
+            op_timeout: plan.op_timeout,
+            pause: Duration::from_millis(500),
+        };
+        match run::final_phase(&phase, workload.clone(), recorder.clone(), healed_at).await {
+            Ok(r) => Some(r),
+            Err(e) => {
+                note(&mut problems, format!("final reads: {e}"));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    if let Some(r) = &final_report {
+        log.line(format!(
+            "final reads: {} rounds, agreed {:?}, convergence {:?} ns",
+            r.rounds, r.agreed, r.convergence_ns
+        ));
+    }
+
+    // Teardown.
+    for (remote, node) in remotes.iter().zip(&nodes) {
+        let dir = run_dir.node_dir(&node.name)?;
+        for file in db.log_files(node) {
+            let name = std::path::Path::new(&file)
+                .file_name()
+                .map_or_else(|| "log".into(), |n| n.to_string_lossy().into_owned());
+            if let Err(e) = control::Remote::download(remote.as_ref(), &file, &dir.join(name)).await
+            {
+                note(&mut problems, format!("downloading {file}: {e}"));
+            }
+        }
+    }
+    if !plan.leave_db_running {
+        for_each(
+            &remotes,
+            &nodes,
+            &db,
+            Step::Teardown,
+            &mut problems,
+            &mut note,
+        )
+        .await;
+    }
+    for r in &remotes {
+        r.close().await;
+    }
+    let ops = Arc::try_unwrap(recorder)
+        .map_err(|_| anyhow::anyhow!("a worker outlived the run"))?
+        .close()?;
+    log.line(format!("history: {ops} ops"));
+
+    let info = workloads::find(&plan.workload).context("workload vanished")?;
+    let run_info = json!({
+        "final_phase": final_report,
+        "problems": problems,
+        "interrupted": interrupted.load(Ordering::SeqCst) > 0,
+        "concurrency": concurrency,
+        "seed": plan.seed,
+    });
+    let results = crate::check::judge_run(run_dir, info, run_info)?;
+    if let Some(r) = &final_report {
+        match (r.agreed, r.convergence_ns) {
+            (Some(true), Some(ns)) => println!(
+                "final reads: every replica agreed {:.0} ms after the heal",
+                ns as f64 / 1e6
+            ),
+            (Some(false), _) => println!(
+                "final reads: replicas still disagreed after {:?}: {}",
+                plan.final_read_bound,
+                r.disagreements.join("; ")
+            ),
+            _ => {}
+        }
+    }
+    if !problems.is_empty() {
+        eprintln!(
+            "rift: {} problem(s) during the run (see results.json): {}",
+            problems.len(),
+            problems.join("; ")
+        );
+    }
+    Ok(Exit::from(results.valid))
+}
+
+#[derive(Clone, Copy)]
+enum Step {
+    Setup,
+    Start,
+    Resume,
+    Teardown,
+}
+
+async fn for_each(
+    remotes: &[Arc<SshNode>],
+    nodes: &[control::Node],
+    db: &Arc<EcstoreDb>,
+    step: Step,
+    problems: &mut Vec<String>,
+    note: &mut impl FnMut(&mut Vec<String>, String),
+) -> bool {
+    let results = control::on_each(remotes, |r| {
+        let (db, nodes) = (db.clone(), nodes.to_vec());
+        async move {
+            match step {
+                Step::Setup => db.setup(&r, &nodes).await,
+                Step::Start => db.start(&r, &nodes).await,
+                Step::Resume => db.resume(&r).await,
+                Step::Teardown => db.teardown(&r).await,
+            }
+        }
+    })
+    .await;
+    let mut ok = true;
+    for (_, r) in results {
+        if let Err(e) = r {
+            ok = false;
+            note(problems, e.to_string());
+        }
+    }
+    ok
+}
+
+async fn await_ready(
+    remotes: &[Arc<SshNode>],
+    db: &Arc<EcstoreDb>,
+    limit: Duration,
+    problems: &mut Vec<String>,
+    note: &mut impl FnMut(&mut Vec<String>, String),
+) -> bool {
+    let start = Instant::now();
+    let mut waiting: Vec<&Arc<SshNode>> = remotes.iter().collect();
+    while !waiting.is_empty() {
+        let mut still = Vec::new();
+        for r in waiting {
+            if !db.ready(r).await.unwrap_or(false) {
+                still.push(r);
+            }
+        }
+        waiting = still;
+        if !waiting.is_empty() {
+            if start.elapsed() > limit {
+                for r in waiting {
+                    note(
+                        problems,
+                        format!(
+                            "{}: {} not ready within {limit:?}",
+                            control::Remote::node(r.as_ref()).name,
+                            db.name()
+                        ),
+                    );
+                }
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    true
+}
+
+/// A progress bar on stderr: elapsed time against the limit, ops/s, ok/fail/info. Hidden when
+/// stderr is not a terminal, or in CI.
+fn progress(
+    recorder: Arc<Recorder>,
+    limit: Duration,
+    stop: Arc<AtomicBool>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    if !std::io::stderr().is_terminal() || std::env::var("CI").is_ok_and(|v| v == "true") {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(limit.as_secs().max(1));
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:30}] {pos}/{len} s  {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    Some(tokio::spawn(async move {
+        let start = Instant::now();
+        while !stop.load(Ordering::SeqCst) {
+            let secs = start.elapsed().as_secs_f64().max(0.001);
+            let done = recorder.ok.load(Ordering::Relaxed)
+                + recorder.fail.load(Ordering::Relaxed)
+                + recorder.info.load(Ordering::Relaxed);
+            bar.set_position(start.elapsed().as_secs().min(limit.as_secs()));
+            bar.set_message(format!(
+                "{:.0} ops/s  ok {}  fail {}  info {}  fault: none",
+                done as f64 / secs,
+                recorder.ok.load(Ordering::Relaxed),
+                recorder.fail.load(Ordering::Relaxed),
+                recorder.info.load(Ordering::Relaxed)
+            ));
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        bar.finish_and_clear();
+    }))
+}
