@@ -52,7 +52,8 @@ pub async fn run_workers(
             .map(|n| Sym::from(n.name.as_str()))
             .collect(),
     );
-    let mut tasks = Vec::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut slots = std::collections::HashMap::new();
     for slot in 0..phase.concurrency {
         let worker = Worker {
             slot,
@@ -64,18 +65,26 @@ pub async fn run_workers(
             names: names.clone(),
             rng: Rng::new(phase.seed).fork(slot as u64 + 1),
         };
-        tasks.push(tokio::spawn(worker.run()));
+        slots.insert(tasks.spawn(worker.run()).id(), slot);
     }
+    // In the order they finish: the first worker to fail stops the others at once.
     let mut errors = Vec::new();
-    for (slot, task) in tasks.into_iter().enumerate() {
-        match task.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => errors.push(format!("worker {slot}: {e}")),
-            Err(e) => errors.push(format!("worker {slot} failed: {e}")),
+    while let Some(done) = tasks.join_next_with_id().await {
+        let failure = match done {
+            Ok((_, Ok(()))) => None,
+            Ok((id, Err(e))) => Some(format!(
+                "worker {}: {e}",
+                slots.get(&id).copied().unwrap_or_default()
+            )),
+            Err(e) => Some(format!(
+                "worker {} failed: {e}",
+                slots.get(&e.id()).copied().unwrap_or_default()
+            )),
+        };
+        if let Some(f) = failure {
+            stop.store(true, Ordering::SeqCst);
+            errors.push(f);
         }
-    }
-    if !errors.is_empty() {
-        stop.store(true, Ordering::SeqCst);
     }
     errors
 }
@@ -98,6 +107,8 @@ impl Worker {
         let mut clients: Vec<Option<Box<dyn Client>>> =
             (0..self.phase.nodes.len()).map(|_| None).collect();
         while !self.stop.load(Ordering::SeqCst) {
+            // Yield now and then even to a client that never waits, so that stopping is prompt.
+            tokio::task::consume_budget().await;
             let me = Process::Client(process);
             let step = {
                 let mut guard = self.shared.lock().unwrap_or_else(|p| p.into_inner());
