@@ -240,14 +240,9 @@ async fn run_one(plan: &TestPlan, args: &TestArgs, interrupted: Arc<AtomicUsize>
     )
     .await;
     for_each(&remotes, &nodes, &db, Step::Start, &mut problems, &mut note).await;
-    let ready = await_ready(
-        &remotes,
-        &db,
-        Duration::from_secs(30),
-        &mut problems,
-        &mut note,
-    )
-    .await;
+    // A store that never started will not start now either: do not wait as long for it.
+    let patience = Duration::from_secs(if setup_ok { 30 } else { 5 });
+    let ready = await_ready(&remotes, &db, patience, &mut problems, &mut note).await;
     let healed_at = recorder.now();
     let final_report = if ready {
         let phase = FinalPhase {
@@ -385,24 +380,28 @@ async fn await_ready(
 ) -> bool {
     let start = Instant::now();
     let mut waiting: Vec<&Arc<SshNode>> = remotes.iter().collect();
+    let mut all_ready = true;
     while !waiting.is_empty() {
         let mut still = Vec::new();
         for r in waiting {
-            if !db.ready(r).await.unwrap_or(false) {
-                still.push(r);
+            match db.ready(r).await {
+                Ok(true) => {}
+                Ok(false) => still.push(r),
+                Err(e) => {
+                    // It exited: waiting longer will not help.
+                    all_ready = false;
+                    note(problems, format!("{} not ready: {e}", db.name()));
+                }
             }
         }
         waiting = still;
         if !waiting.is_empty() {
             if start.elapsed() > limit {
                 for r in waiting {
+                    let name = &control::Remote::node(r.as_ref()).name;
                     note(
                         problems,
-                        format!(
-                            "{}: {} not ready within {limit:?}",
-                            control::Remote::node(r.as_ref()).name,
-                            db.name()
-                        ),
+                        format!("{name}: {} not ready within {limit:?}", db.name()),
                     );
                 }
                 return false;
@@ -410,7 +409,7 @@ async fn await_ready(
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
-    true
+    all_ready
 }
 
 /// A progress bar on stderr: elapsed time against the limit, ops/s, ok/fail/info. Hidden when

@@ -197,7 +197,33 @@ impl Db for EcstoreDb {
     fn ready<'a>(&'a self, node: &'a SshNode) -> BoxFuture<'a, Result<bool, RemoteError>> {
         Box::pin(async move {
             let client = EcstoreClient::new(&self.url(node.node()), Duration::from_secs(1));
-            Ok(client.health().await)
+            if client.health().await {
+                return Ok(true);
+            }
+            // Not answering: still starting, or gone? A process that exited will not answer.
+            let dir = Self::dir(node.node());
+            let alive = node
+                .exec(&Cmd::script(format!(
+                    "kill -0 \"$(cat {}/ecstore.pid 2>/dev/null)\" 2>/dev/null",
+                    quote(&dir)
+                )))
+                .await?;
+            if alive.success() {
+                return Ok(false);
+            }
+            let log = node
+                .exec(&Cmd::new("tail").args(["-n", "3", &format!("{dir}/ecstore.log")]))
+                .await?;
+            Err(RemoteError::Failed {
+                node: node.node().name.clone(),
+                cmd: "ecstore".into(),
+                output: Box::new(control::Output {
+                    status: None,
+                    signal: Some("exited".into()),
+                    stdout: Vec::new(),
+                    stderr: log.stdout,
+                }),
+            })
         })
     }
 

@@ -1,0 +1,230 @@
+//! `rift test` as a user runs it, on a real local cluster with ecstore (root; CI runs these).
+#![allow(clippy::unwrap_used)]
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Cluster(tempfile::TempDir);
+
+impl Cluster {
+    fn up(id: u8) -> Option<Cluster> {
+        if !nix::unistd::geteuid().is_root() {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "must run in CI (as root)"
+            );
+            eprintln!("SKIPPED: needs root (network namespaces)");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let spec = control::cluster::ClusterSpec {
+            name: format!("tc{id}"),
+            nodes: 3,
+            subnet: format!("10.205.{id}.0/24"),
+            state_dir: dir.path().join("cluster"),
+        };
+        control::cluster::up(&spec).unwrap();
+        Some(Cluster(dir))
+    }
+
+    fn rift(&self, extra: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_rift"));
+        c.current_dir(self.0.path())
+            .args(["test", "--local", "--cluster-state-dir"])
+            .arg(self.0.path().join("cluster"))
+            .args([
+                "--db",
+                "ecstore",
+                "--concurrency",
+                "2n",
+                "--rate",
+                "100",
+                "--seed",
+                "7",
+            ])
+            .args(extra)
+            .env("RIFT_ECSTORE_BIN", ecstore());
+        c
+    }
+
+    fn run_dir(&self) -> std::path::PathBuf {
+        std::fs::canonicalize(self.0.path().join("results/latest")).unwrap()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = control::cluster::down(&self.0.path().join("cluster"));
+    }
+}
+
+/// The ecstore binary built beside rift.
+fn ecstore() -> std::path::PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_rift")).with_file_name("ecstore")
+}
+
+fn finals_by_node(run: &Path) -> std::collections::BTreeSet<String> {
+    history::jsonl::load(&run.join("history.jsonl"))
+        .unwrap()
+        .ops
+        .iter()
+        .filter(|o| o.is_final && o.kind == history::OpType::Ok)
+        .map(|o| o.node.as_deref().unwrap().to_owned())
+        .collect()
+}
+
+/// ecstore processes inside this cluster's namespaces.
+fn ecstore_processes(id: u8) -> usize {
+    (1..=3)
+        .flat_map(|n| {
+            let out = Command::new("ip")
+                .args(["netns", "pids", &format!("tc{id}-n{n}")])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout)
+                .split_whitespace()
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "ecstore")
+        })
+        .count()
+}
+
+#[test]
+fn a_short_run_leaves_a_complete_run_directory_and_exits_with_the_verdict() {
+    let Some(c) = Cluster::up(1) else { return };
+    let out = c
+        .rift(&["--workload", "set", "--time-limit", "3"])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("final reads: every replica agreed"), "{text}");
+    let run = c.run_dir();
+    for f in [
+        "test.json",
+        "history.jsonl",
+        "results.json",
+        "rift.log",
+        "nodes/n1/ecstore.log",
+        "nodes/n3/ecstore.log",
+    ] {
+        assert!(run.join(f).is_file(), "{f} missing");
+    }
+    assert_eq!(finals_by_node(&run).len(), 3, "final reads from every node");
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("test.json")).unwrap()).unwrap();
+    assert_eq!(plan["plan"]["seed"], 7);
+    assert_eq!(plan["concurrency"], 6);
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("results.json")).unwrap()).unwrap();
+    assert_eq!(results["run"]["final_phase"]["agreed"], true);
+    assert_eq!(results["run"]["problems"], serde_json::json!([]));
+}
+
+#[test]
+fn sigint_ends_the_run_early_but_still_reads_downloads_logs_tears_down_and_reports() {
+    let Some(c) = Cluster::up(2) else { return };
+    let child = c
+        .rift(&["--workload", "counter", "--time-limit", "60"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the run directory holds operations, interrupt.
+    let start = Instant::now();
+    loop {
+        let history = c.0.path().join("results/latest/history.jsonl");
+        if std::fs::metadata(&history).is_ok_and(|m| m.len() > 2000) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the run never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(40),
+        "the 60 s run was cut short"
+    );
+    assert!(text.contains("interrupted: finishing the run"), "{text}");
+    assert!(
+        matches!(out.status.code(), Some(0..=2)),
+        "exits with a verdict: {text}"
+    );
+    let run = c.run_dir();
+    assert!(
+        run.join("nodes/n2/ecstore.log").is_file(),
+        "logs downloaded"
+    );
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("results.json")).unwrap()).unwrap();
+    assert_eq!(results["run"]["interrupted"], true);
+    assert_eq!(finals_by_node(&run).len(), 3, "final reads from every node");
+    assert_eq!(ecstore_processes(2), 0, "the store was torn down");
+}
+
+#[test]
+fn when_the_store_cannot_start_the_run_still_ends_in_a_report() {
+    let Some(c) = Cluster::up(3) else { return };
+    // ecstore refuses this flag: setup fails on every node; nothing else may be skipped.
+    let out = c
+        .rift(&[
+            "--workload",
+            "set",
+            "--time-limit",
+            "2",
+            "--db-flag=--no-such-flag",
+            "--final-read-bound",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "unknown: nothing was observed: {text}"
+    );
+    let run = c.run_dir();
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("results.json")).unwrap()).unwrap();
+    let problems = results["run"]["problems"].as_array().unwrap();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.as_str().unwrap().contains("not ready")),
+        "{problems:?}"
+    );
+    assert!(
+        run.join("nodes/n1/ecstore.log").is_file(),
+        "the log that says why was downloaded"
+    );
+    assert!(
+        std::fs::read_to_string(run.join("nodes/n1/ecstore.log"))
+            .unwrap()
+            .contains("--no-such-flag")
+    );
+}
