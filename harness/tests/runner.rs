@@ -183,8 +183,8 @@ async fn a_hung_operation_becomes_info_and_its_worker_goes_on_as_a_new_process()
         );
         assert_eq!(
             ops.iter()
-                .filter(|o| o.process == Process::Client(p))
-                .last()
+                .rev()
+                .find(|o| o.process == Process::Client(p))
                 .unwrap()
                 .kind,
             OpType::Info
