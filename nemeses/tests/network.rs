@@ -1,0 +1,205 @@
+//! Partitions, packet loss and clock offsets on a real local cluster (root; CI runs these).
+#![allow(clippy::unwrap_used)]
+
+use control::cluster::{self, ClusterSpec, StateDir};
+use control::nodes::{Defaults, load_nodes_file};
+use control::{Cmd, Remote, SshNode};
+use nemeses::faults::{Faults, Ledger};
+use nemeses::grudge::{self, Topology};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+struct Cluster {
+    dir: tempfile::TempDir,
+    faults: Faults,
+    rt: tokio::runtime::Runtime,
+    ips: BTreeMap<String, String>,
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = cluster::down(&self.dir.path().join("cluster"));
+    }
+}
+
+fn cluster(id: u8, n: usize) -> Option<Cluster> {
+    if !nix::unistd::geteuid().is_root() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "must run in CI (as root)"
+        );
+        eprintln!("SKIPPED: needs root (network namespaces)");
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let spec = ClusterSpec {
+        name: format!("nm{id}"),
+        nodes: n,
+        subnet: format!("10.207.{id}.0/24"),
+        state_dir: dir.path().join("cluster"),
+    };
+    cluster::up(&spec).unwrap();
+    let inv = load_nodes_file(
+        &StateDir(spec.state_dir).nodes_file(),
+        &Defaults::standard(),
+    )
+    .unwrap();
+    let remotes: Vec<Arc<SshNode>> = control::connect_all(&inv).unwrap();
+    let ledger = Arc::new(Ledger::open(&dir.path().join("faults.json")).unwrap());
+    let ips = inv
+        .nodes
+        .iter()
+        .map(|n| (n.name.clone(), n.host.clone()))
+        .collect();
+    Some(Cluster {
+        dir,
+        faults: Faults { remotes, ledger },
+        rt: tokio::runtime::Runtime::new().unwrap(),
+        ips,
+    })
+}
+
+impl Cluster {
+    /// Which (from, to) pairs can open a TCP connection, probed from every node at once.
+    fn reachability(&self) -> BTreeMap<(String, String), bool> {
+        let targets: Vec<(String, String)> = self
+            .ips
+            .iter()
+            .map(|(n, ip)| (n.clone(), ip.clone()))
+            .collect();
+        let results = self.rt.block_on(control::on_each(&self.faults.remotes, |r| {
+            let targets = targets.clone();
+            async move {
+                let me = r.node().name.clone();
+                let probes: Vec<String> = targets
+                    .iter()
+                    .filter(|(n, _)| *n != me)
+                    .map(|(n, ip)| format!("(timeout 1 bash -c 'exec 3<>/dev/tcp/{ip}/22' && echo '{n} yes' || echo '{n} no') &"))
+                    .collect();
+                let out = r.run(&Cmd::script(format!("{} wait", probes.join(" ")))).await?;
+                Ok((me, out.stdout_text()))
+            }
+        }));
+        let mut map = BTreeMap::new();
+        for (_, r) in results {
+            let (me, text) = r.unwrap();
+            for line in text.lines() {
+                let (to, answer) = line.split_once(' ').unwrap();
+                map.insert((me.clone(), to.to_owned()), answer == "yes");
+            }
+        }
+        map
+    }
+}
+
+#[test]
+fn each_topology_cuts_exactly_its_pairs_and_heal_restores_all() {
+    let Some(c) = cluster(1, 5) else { return };
+    let names: Vec<String> = c.ips.keys().cloned().collect();
+    let mut seed = 7usize;
+    for topology in Topology::ALL {
+        let g = grudge::grudge(topology, &names, |n| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        });
+        c.rt.block_on(c.faults.partition(&g, 1.0)).unwrap();
+        let seen = c.reachability();
+        for ((from, to), reachable) in &seen {
+            assert_eq!(
+                *reachable,
+                grudge::connected(&g, from, to),
+                "{}: {from} -> {to} under {g:?}",
+                topology.name()
+            );
+        }
+        assert!(
+            seen.values().any(|r| !r),
+            "{} cut something",
+            topology.name()
+        );
+        // The controller reaches every node throughout.
+        for r in &c.faults.remotes {
+            c.rt.block_on(r.run(&Cmd::new("true"))).unwrap();
+        }
+    }
+    c.rt.block_on(c.faults.heal_all()).unwrap();
+    assert!(c.reachability().values().all(|r| *r), "healed");
+    for r in &c.faults.remotes {
+        let rules =
+            c.rt.block_on(r.run(&Cmd::new("iptables").args(["-S"])))
+                .unwrap()
+                .stdout_text();
+        assert!(!rules.contains("RIFT"), "no trace of rift's chain: {rules}");
+    }
+    assert!(
+        c.faults.ledger.snapshot().is_empty(),
+        "the ledger is empty once all is healed"
+    );
+}
+
+#[test]
+fn heal_leaves_rules_rift_did_not_make() {
+    let Some(c) = cluster(2, 2) else { return };
+    let n1 = &c.faults.remotes[0];
+    c.rt.block_on(n1.run(
+        &Cmd::new("iptables").args(["-A", "INPUT", "-p", "tcp", "--dport", "9", "-j", "DROP"]),
+    ))
+    .unwrap();
+    let g = grudge::complete(&[vec!["n1".into()], vec!["n2".into()]]);
+    c.rt.block_on(c.faults.partition(&g, 1.0)).unwrap();
+    c.rt.block_on(c.faults.heal_all()).unwrap();
+    let rules =
+        c.rt.block_on(n1.run(&Cmd::new("iptables").args(["-S", "INPUT"])))
+            .unwrap()
+            .stdout_text();
+    assert!(
+        rules.contains("--dport 9 -j DROP"),
+        "the user's rule stays: {rules}"
+    );
+    assert!(!rules.contains("RIFT"));
+}
+
+#[test]
+fn packet_loss_drops_a_measurable_share() {
+    let Some(c) = cluster(3, 2) else { return };
+    // n1 drops half of what n2 sends it.
+    let mut g = grudge::Grudge::new();
+    g.insert("n1".into(), ["n2".to_string()].into());
+    c.rt.block_on(c.faults.partition(&g, 0.5)).unwrap();
+    let n1 = &c.ips["n1"];
+    let script = format!(
+        "ok=0; for i in $(seq 100); do timeout 0.3 bash -c 'exec 3<>/dev/tcp/{n1}/22' 2>/dev/null && ok=$((ok+1)); done; echo $ok"
+    );
+    let out =
+        c.rt.block_on(c.faults.remotes[1].run(&Cmd::script(script)))
+            .unwrap();
+    let connected: u32 = out.stdout_text().trim().parse().unwrap();
+    eprintln!("{connected} of 100 connections got through at 50% loss");
+    assert!(
+        (20..=80).contains(&connected),
+        "{connected} of 100 got through"
+    );
+    c.rt.block_on(c.faults.heal_all()).unwrap();
+}
+
+#[test]
+fn clock_offsets_are_written_recorded_and_reset() {
+    let Some(c) = cluster(4, 2) else { return };
+    let file = format!("{}/clock-offset", c.faults.remotes[0].node().workdir);
+    c.rt.block_on(c.faults.set_clock("n1", &file, 5_000_000_000))
+        .unwrap();
+    let read = || {
+        c.rt.block_on(c.faults.remotes[0].run(&Cmd::new("cat").arg(&file)))
+            .unwrap()
+            .stdout_text()
+    };
+    assert_eq!(read(), "5000000000\n");
+    assert_eq!(
+        c.faults.ledger.snapshot()["n1"].clock_file.as_deref(),
+        Some(file.as_str())
+    );
+    c.rt.block_on(c.faults.heal_all()).unwrap();
+    assert_eq!(read(), "0\n");
+}
