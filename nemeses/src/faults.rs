@@ -177,7 +177,7 @@ impl Faults {
             async move { r.run(&Cmd::script(script).sudo()).await.map(|_| ()) }
         })
         .await;
-        results.into_iter().map(|(_, r)| r).collect()
+        results.into_iter().try_for_each(|(_, r)| r)
     }
 
     /// Removes rift's rules from every node.
