@@ -45,4 +45,10 @@ pub trait Db: Send + Sync {
 
     /// Files on the node worth downloading into the run directory.
     fn log_files(&self, node: &Node) -> Vec<String>;
+
+    /// The file holding the store's PID on the node, if it keeps one: what `rift heal` resumes
+    /// after a crash left the store paused.
+    fn pid_file(&self, _node: &Node) -> Option<String> {
+        None
+    }
 }

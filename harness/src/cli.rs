@@ -24,8 +24,8 @@ pub enum Command {
     Cluster(ClusterCommand),
     /// Run a command on every node at once and show each node's result.
     Exec(ExecArgs),
-    /// Undo every fault rift injected, after a crash [not built yet].
-    Heal(Planned),
+    /// Undo every fault rift injected on these nodes (after a crash): rules, clocks, pauses.
+    Heal(HealArgs),
     /// Run the demo scenarios on a local cluster [not built yet].
     Demo(Planned),
     /// Serve a web UI over the results directory [not built yet].
@@ -38,7 +38,6 @@ impl Command {
     /// The name of a planned command that is not built yet.
     pub fn not_built(&self) -> Option<&'static str> {
         Some(match self {
-            Command::Heal(_) => "heal",
             Command::Demo(_) => "demo",
             Command::Serve(_) => "serve",
             Command::Report(_) => "report",
@@ -46,7 +45,8 @@ impl Command {
             | Command::Convert(_)
             | Command::Cluster(_)
             | Command::Exec(_)
-            | Command::Test(_) => {
+            | Command::Test(_)
+            | Command::Heal(_) => {
                 return None;
             }
         })
@@ -177,9 +177,13 @@ pub struct TestArgs {
     /// register, set, counter, list-append or idempotency.
     #[arg(long, short = 'w')]
     pub workload: Option<String>,
-    /// Faults to inject (none yet: nemeses are not built).
+    /// Faults to inject, as start/stop pairs: none, or some of partition, loss, clock, kill,
+    /// pause (comma-separated).
     #[arg(long, value_delimiter = ',')]
     pub nemesis: Option<Vec<String>>,
+    /// Seconds between a fault's start and its stop, and between faults (default 10).
+    #[arg(long)]
+    pub nemesis_interval: Option<f64>,
     /// Workers: N, or Nn for N per node (default 2n).
     #[arg(long)]
     pub concurrency: Option<String>,
@@ -216,6 +220,12 @@ pub struct TestArgs {
     /// With --local: nodes of the cluster made when none is up (default 5).
     #[arg(long)]
     pub local_nodes: Option<usize>,
+    #[command(flatten)]
+    pub nodes: NodeArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct HealArgs {
     #[command(flatten)]
     pub nodes: NodeArgs,
 }

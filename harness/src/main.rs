@@ -8,6 +8,8 @@ mod cluster_cmd;
 mod convert;
 mod exec;
 mod exit;
+mod heal_cmd;
+mod nemesis;
 mod nodes;
 mod test_cmd;
 
@@ -37,6 +39,7 @@ fn run(cli: cli::Cli) -> Exit {
         cli::Command::Cluster(command) => cluster_cmd::run(command),
         cli::Command::Exec(args) => exec::run(args),
         cli::Command::Test(args) => test_cmd::run(*args),
+        cli::Command::Heal(args) => heal_cmd::run(args),
         planned => Err(exit::usage(format!(
             "`rift {}` is not built yet in this version of rift; `rift check` and `rift convert` are",
             planned.not_built().unwrap_or("?")

@@ -6,7 +6,8 @@
 //! name = "ecstore-set"
 //! db = "ecstore"
 //! workload = "set"
-//! nemesis = ["none"]
+//! nemesis = ["partition", "clock"]   # or ["none"]
+//! nemesis_interval = 10       # seconds between a fault's start and stop
 //! concurrency = "2n"          # N, or Nn = N per node
 //! time_limit = 60             # seconds
 //! rate = 200                  # operations per second, in all
@@ -27,6 +28,9 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// The faults `--nemesis` can schedule.
+pub const NEMESES: &[&str] = &["partition", "loss", "clock", "kill", "pause"];
+
 /// Every setting, optional: what a file or the flags say.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -35,6 +39,7 @@ pub struct PlanInputs {
     pub db: Option<String>,
     pub workload: Option<String>,
     pub nemesis: Option<Vec<String>>,
+    pub nemesis_interval: Option<f64>,
     pub concurrency: Option<String>,
     pub time_limit: Option<f64>,
     pub rate: Option<f64>,
@@ -94,6 +99,7 @@ pub struct TestPlan {
     pub db: String,
     pub workload: String,
     pub nemesis: Vec<String>,
+    pub nemesis_interval: Duration,
     pub nodes: NodeSource,
     pub concurrency: Concurrency,
     pub time_limit: Duration,
@@ -181,12 +187,17 @@ pub fn resolve(
     }
     let (flag, nemesis) = pick!(nemesis);
     let nemesis = nemesis.unwrap_or_else(|| vec!["none".into()]);
-    if let Some(n) = nemesis.iter().find(|n| n.as_str() != "none") {
+    if let Some(n) = nemesis
+        .iter()
+        .find(|n| n.as_str() != "none" && !NEMESES.contains(&n.as_str()))
+    {
+        let known = NEMESES.join(", ");
         return Err(err(
             place("nemesis", flag),
-            format!("nemesis {n:?} is not built yet in this version of rift; use none"),
+            format!("unknown nemesis {n:?}: none, or some of {known}"),
         ));
     }
+    let nemesis: Vec<String> = nemesis.into_iter().filter(|n| n != "none").collect();
     let (flag, concurrency) = pick!(concurrency);
     let concurrency = parse_concurrency(&concurrency.unwrap_or_else(|| "2n".into()))
         .map_err(|m| err(place("concurrency", flag), m))?;
@@ -200,6 +211,8 @@ pub fn resolve(
             ))
         }
     };
+    let (flag, interval) = pick!(nemesis_interval);
+    let interval = positive("nemesis_interval", flag, interval.unwrap_or(10.0))?;
     let (flag, time_limit) = pick!(time_limit);
     let time_limit = positive("time_limit", flag, time_limit.unwrap_or(60.0))?;
     let (flag, rate) = pick!(rate);
@@ -262,6 +275,7 @@ pub fn resolve(
         db,
         workload,
         nemesis,
+        nemesis_interval: Duration::from_secs_f64(interval),
         nodes,
         concurrency,
         time_limit: Duration::from_secs_f64(time_limit),
@@ -364,12 +378,11 @@ mod tests {
             "{e}"
         );
         let mut f = flags("set");
-        f.nemesis = Some(vec!["partition".into()]);
+        f.nemesis = Some(vec!["partition".into(), "meteor".into()]);
+        let e = resolve(None, f).unwrap_err().to_string();
         assert!(
-            resolve(None, f)
-                .unwrap_err()
-                .to_string()
-                .contains("not built yet")
+            e.starts_with("--nemesis: unknown nemesis \"meteor\""),
+            "{e}"
         );
         let mut f = flags("set");
         f.nodes = None;

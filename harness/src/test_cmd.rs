@@ -75,6 +75,7 @@ fn resolve_plan(args: &TestArgs) -> Result<TestPlan, plan::PlanError> {
         db: args.db.clone(),
         workload: args.workload.clone(),
         nemesis: args.nemesis.clone(),
+        nemesis_interval: args.nemesis_interval,
         concurrency: args.concurrency.clone(),
         time_limit: args.time_limit,
         rate: args.rate,
@@ -161,6 +162,25 @@ async fn run_one(plan: &TestPlan, args: &TestArgs, interrupted: Arc<AtomicUsize>
 
     let mut db = EcstoreDb::new(locate_binary().map_err(usage)?);
     db.flags = plan.db_flags.clone();
+    let local_state = matches!(plan.nodes, NodeSource::Local { .. })
+        .then(|| args.nodes.cluster_state_dir.clone());
+    let ledger = nemeses::faults::Ledger::open(&nemeses::faults::ledger_path(
+        local_state.as_deref(),
+        &nodes,
+    ))
+    .map_err(|e| anyhow::anyhow!(e))?;
+    let faults = nemeses::faults::Faults {
+        remotes: remotes.clone(),
+        ledger: Arc::new(ledger),
+    };
+    let faulting = !plan.nemesis.is_empty();
+    // From here on, a panic heals on its way out.
+    let mut guard = faulting.then(|| crate::nemesis::HealGuard::new(faults.clone()));
+    let clock_files = if plan.nemesis.iter().any(|n| n == "clock") {
+        Some(install_clock(&remotes, &nodes, &faults, &mut db).await?)
+    } else {
+        None
+    };
     let db = Arc::new(db);
     let workload: Arc<dyn workloads::Workload> = Arc::from(
         workloads::ecstore::workload(&plan.workload, &db)
@@ -210,6 +230,21 @@ async fn run_one(plan: &TestPlan, args: &TestArgs, interrupted: Arc<AtomicUsize>
             routing: plan.routing,
             nodes: nodes.clone(),
         };
+        let nemesis_task = faulting.then(|| {
+            let mut nemesis = crate::nemesis::Nemesis::new(
+                faults.clone(),
+                db.clone(),
+                nodes.clone(),
+                clock_files.clone(),
+                plan.seed,
+            );
+            let schedule = crate::nemesis::schedule(&plan.nemesis, plan.nemesis_interval);
+            let (recorder, stop) = (recorder.clone(), stop.clone());
+            tokio::spawn(async move {
+                let problems = crate::nemesis::run(&mut nemesis, schedule, recorder, stop).await;
+                (nemesis, problems)
+            })
+        });
         for e in run::run_workers(
             &phase,
             workload.clone(),
@@ -222,13 +257,59 @@ async fn run_one(plan: &TestPlan, args: &TestArgs, interrupted: Arc<AtomicUsize>
             note(&mut problems, format!("main phase: {e}"));
         }
         stop.store(true, Ordering::SeqCst);
+        if let Some(task) = nemesis_task {
+            match task.await {
+                Ok((_, nemesis_problems)) => {
+                    for p in nemesis_problems {
+                        note(&mut problems, p);
+                    }
+                }
+                Err(e) => note(&mut problems, format!("nemesis failed: {e}")),
+            }
+        }
         let _ = watcher.await;
         if let Some(p) = progress {
             let _ = p.await;
         }
     }
 
-    // Final phase: heal (no nemesis has faults to undo yet), resume and restart, read.
+    // Final phase: heal every fault, resume and restart, read.
+    if faulting {
+        log.line("final phase: heal every fault");
+        let me = history::Process::Named(history::Sym::from("nemesis"));
+        let f = history::Sym::from("heal");
+        let _ = recorder.record(
+            history::OpType::Invoke,
+            &me,
+            &f,
+            history::Value::Nil,
+            None,
+            None,
+            false,
+        );
+        let healed = faults.heal_all().await;
+        let error = healed.as_ref().err().map(|e| e.to_string());
+        let _ = recorder.record(
+            history::OpType::Info,
+            &me,
+            &f,
+            history::Value::from("healed"),
+            None,
+            error.clone(),
+            false,
+        );
+        match error {
+            None => {
+                if let Some(g) = guard.as_mut() {
+                    g.disarm();
+                }
+            }
+            Some(e) => note(
+                &mut problems,
+                format!("HEALING FAILED: {e}; run `rift heal` with the same nodes"),
+            ),
+        }
+    }
     log.line("final phase: resume and restart every node");
     for_each(
         &remotes,
@@ -339,6 +420,42 @@ enum Step {
     Start,
     Resume,
     Teardown,
+}
+
+/// Puts the clock library and an offset file (0) beside the store on every node, and has the
+/// store preload it: the clock nemesis then skews each store process by rewriting its file.
+async fn install_clock(
+    remotes: &[Arc<SshNode>],
+    nodes: &[control::Node],
+    faults: &nemeses::faults::Faults,
+    db: &mut EcstoreDb,
+) -> Result<Vec<String>> {
+    let library = nemeses::clock::install_library(
+        &std::env::temp_dir().join(format!("rift-{}", std::process::id())),
+    )
+    .map_err(|e| usage(format!("--nemesis clock: {e}")))?;
+    let mut files = Vec::new();
+    for (remote, node) in remotes.iter().zip(nodes) {
+        let dir = EcstoreDb::dir(node);
+        control::Remote::upload(
+            remote.as_ref(),
+            &library,
+            &format!("{dir}/{}", nemeses::clock::LIBRARY_NAME),
+        )
+        .await?;
+        let file = format!("{dir}/clock-offset");
+        faults.set_clock(&node.name, &file, 0).await?;
+        files.push(file);
+    }
+    // Relative to the store's working directory (its own directory on each node).
+    db.env = vec![
+        (
+            "LD_PRELOAD".into(),
+            format!("./{}", nemeses::clock::LIBRARY_NAME),
+        ),
+        (nemeses::clock::OFFSET_ENV.into(), "./clock-offset".into()),
+    ];
+    Ok(files)
 }
 
 async fn for_each(

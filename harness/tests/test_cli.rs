@@ -228,3 +228,113 @@ fn when_the_store_cannot_start_the_run_still_ends_in_a_report() {
             .contains("--no-such-flag")
     );
 }
+
+/// What rift may have left on a node: its firewall chain, a clock offset, a stopped process.
+fn leftovers(id: u8) -> Vec<String> {
+    let mut found = Vec::new();
+    for n in 1..=3 {
+        let ns = format!("tc{id}-n{n}");
+        let rules = Command::new("ip")
+            .args(["netns", "exec", &ns, "iptables", "-S"])
+            .output()
+            .unwrap();
+        if String::from_utf8_lossy(&rules.stdout).contains("RIFT") {
+            found.push(format!("{ns}: RIFT rules"));
+        }
+        let pids = Command::new("ip")
+            .args(["netns", "pids", &ns])
+            .output()
+            .unwrap();
+        for pid in String::from_utf8_lossy(&pids.stdout).split_whitespace() {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            if stat
+                .rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('T'))
+            {
+                found.push(format!("{ns}: process {pid} stopped"));
+            }
+        }
+    }
+    found
+}
+
+fn clock_offsets(dir: &Path) -> Vec<String> {
+    (1..=3)
+        .filter_map(|n| {
+            std::fs::read_to_string(
+                dir.join(format!("cluster/nodes/n{n}/work/ecstore/clock-offset")),
+            )
+            .ok()
+        })
+        .filter(|v| v.trim() != "0")
+        .collect()
+}
+
+#[test]
+fn twenty_runs_killed_with_faults_active_are_all_undone_by_rift_heal() {
+    let Some(c) = Cluster::up(4) else { return };
+    let mut lcg = 12345u64;
+    let mut healed_something = 0;
+    for round in 0..20 {
+        let mut child = c
+            .rift(&[
+                "--workload",
+                "set",
+                "--time-limit",
+                "60",
+                "--op-timeout",
+                "1",
+                "--nemesis",
+                "partition,clock,pause,loss",
+                "--nemesis-interval",
+                "0.3",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Wait for the run to be under way, then a little more, different every round.
+        let start = Instant::now();
+        let history = c.0.path().join("results/latest/history.jsonl");
+        while !std::fs::read_to_string(&history).is_ok_and(|h| h.contains("\"nemesis\""))
+            || start.elapsed() < Duration::from_millis(200)
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "round {round}: no fault was ever injected"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        lcg = lcg
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        std::thread::sleep(Duration::from_millis((lcg >> 33) % 1200));
+        child.kill().unwrap(); // SIGKILL: no chance to clean up
+        child.wait().unwrap();
+        let before = leftovers(4).len() + clock_offsets(c.0.path()).len();
+        healed_something += usize::from(before > 0);
+
+        let out = Command::new(env!("CARGO_BIN_EXE_rift"))
+            .args(["heal", "--local", "--cluster-state-dir"])
+            .arg(c.0.path().join("cluster"))
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "round {round}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(leftovers(4), Vec::<String>::new(), "round {round}");
+        assert_eq!(
+            clock_offsets(c.0.path()),
+            Vec::<String>::new(),
+            "round {round}"
+        );
+    }
+    eprintln!("{healed_something} of 20 kills left faults in force for rift heal to undo");
+    assert!(
+        healed_something >= 5,
+        "the kills should often land while faults are active"
+    );
+}

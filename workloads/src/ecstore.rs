@@ -230,6 +230,10 @@ impl Db for EcstoreDb {
     fn log_files(&self, node: &Node) -> Vec<String> {
         vec![format!("{}/ecstore.log", Self::dir(node))]
     }
+
+    fn pid_file(&self, node: &Node) -> Option<String> {
+        Some(format!("{}/ecstore.pid", Self::dir(node)))
+    }
 }
 
 /// A client of one ecstore node.

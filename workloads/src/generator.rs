@@ -242,9 +242,9 @@ pub fn phases(gens: Vec<Gen>) -> Gen {
 /// Round-robin over the generators, one step from each in turn, forever (a fault schedule:
 /// `cycle(vec![sleep(10 s), start, sleep(10 s), stop])`). A generator that is done is started
 /// afresh by `factory` on its next turn.
-pub fn cycle(factory: impl Fn() -> Vec<Gen> + Send + 'static) -> Gen {
+pub fn cycle(factory: impl FnMut() -> Vec<Gen> + Send + 'static) -> Gen {
     struct Cycle<F>(F, Vec<Gen>, usize);
-    impl<F: Fn() -> Vec<Gen> + Send> Generator for Cycle<F> {
+    impl<F: FnMut() -> Vec<Gen> + Send> Generator for Cycle<F> {
         fn next(&mut self, ctx: &mut Ctx<'_>) -> Step {
             if self.1.is_empty() {
                 self.1 = (self.0)();

@@ -9,6 +9,8 @@ struct TempUser {
 
 impl TempUser {
     fn create(name: &str, password: &str) -> TempUser {
+        // A run that died before its cleanup may have left the user behind.
+        let _ = Command::new("userdel").args(["-f", name]).output();
         let ok = |c: &mut Command| assert!(c.status().unwrap().success(), "{c:?}");
         ok(Command::new("useradd").args(["--no-create-home", "--shell", "/bin/sh", name]));
         let user = TempUser {
@@ -33,7 +35,8 @@ impl TempUser {
 impl Drop for TempUser {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(self.sudoers());
-        let _ = Command::new("userdel").arg(&self.name).status();
+        // -f: even if a session of the user's is still closing.
+        let _ = Command::new("userdel").args(["-f", &self.name]).status();
     }
 }
 
@@ -79,4 +82,7 @@ fn sudo_runs_commands_as_root_for_a_non_root_user() {
             .unwrap_err()
             .to_string();
     assert!(e.contains("password is required"), "{e}");
+    // Close the user's sessions before the user goes.
+    c.rt.block_on(node.close());
+    c.rt.block_on(no_password.close());
 }

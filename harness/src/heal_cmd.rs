@@ -1,0 +1,41 @@
+//! `rift heal`: undo every fault rift may have left on a set of nodes, e.g. after the harness
+//! was killed mid-run. Always removes rift's firewall chain on every node; resets clock offsets
+//! and resumes paused processes that the fault ledger records.
+
+use crate::cli::HealArgs;
+use crate::exit::Exit;
+use anyhow::Result;
+use nemeses::faults::{Faults, Ledger, ledger_path};
+use std::sync::Arc;
+
+pub fn run(args: HealArgs) -> Result<Exit> {
+    let inventory = crate::nodes::inventory(&args.nodes)?;
+    let local = args
+        .nodes
+        .local
+        .then(|| args.nodes.cluster_state_dir.clone());
+    let path = ledger_path(local.as_deref(), &inventory.nodes);
+    let ledger = Ledger::open(&path).map_err(|e| anyhow::anyhow!(e))?;
+    let recorded = ledger.snapshot();
+    let faults = Faults {
+        remotes: control::connect_all(&inventory)?,
+        ledger: Arc::new(ledger),
+    };
+    let runtime = tokio::runtime::Runtime::new()?;
+    match runtime.block_on(faults.heal_all()) {
+        Ok(()) => {
+            let clocks = recorded.values().filter(|f| f.clock_file.is_some()).count();
+            let paused: usize = recorded.values().map(|f| f.paused.len()).sum();
+            println!(
+                "healed {} nodes: rift's firewall rules removed; {clocks} clock offsets reset; {paused} paused processes resumed (ledger {})",
+                inventory.nodes.len(),
+                path.display()
+            );
+            Ok(Exit::Valid)
+        }
+        Err(e) => {
+            eprintln!("rift: HEALING FAILED: {e}");
+            Ok(Exit::Internal)
+        }
+    }
+}

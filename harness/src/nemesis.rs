@@ -1,0 +1,280 @@
+//! The nemesis in a run: a fault schedule from the plan, carried out on the nodes and recorded
+//! in the history, and healing — at the end of the run, on Ctrl-C, on a panic (a guard heals as
+//! the stack unwinds) and, after a crash, by `rift heal` from the fault ledger.
+
+use control::{Db, Node, SshNode};
+use harness::run::Recorder;
+use history::{OpType, Process, Sym, Value};
+use nemeses::faults::Faults;
+use nemeses::grudge::{self, Topology};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use workloads::generator::{self, Ctx, Gen, Invocation, NEMESIS_THREAD, Rng, Step};
+
+/// Start/stop pairs, one kind after another, `interval` apart.
+pub fn schedule(kinds: &[String], interval: Duration) -> Gen {
+    let kinds: Vec<String> = kinds.to_vec();
+    let mut turn = 0usize;
+    generator::cycle(move || {
+        let kind = kinds[turn % kinds.len()].clone();
+        turn += 1;
+        vec![
+            generator::sleep(interval),
+            generator::once(Invocation::new(&format!("start-{kind}"), Value::Nil)),
+            generator::sleep(interval),
+            generator::once(Invocation::new(&format!("stop-{kind}"), Value::Nil)),
+        ]
+    })
+}
+
+/// What the nemesis acts with.
+pub struct Nemesis {
+    pub faults: Faults,
+    pub db: Arc<dyn Db>,
+    pub nodes: Vec<Node>,
+    pub clock_files: Option<Vec<String>>,
+    pub rng: Rng,
+    /// Nodes currently killed or paused (to restart or resume at stop).
+    down: Vec<usize>,
+}
+
+impl Nemesis {
+    pub fn new(
+        faults: Faults,
+        db: Arc<dyn Db>,
+        nodes: Vec<Node>,
+        clock_files: Option<Vec<String>>,
+        seed: u64,
+    ) -> Nemesis {
+        Nemesis {
+            faults,
+            db,
+            nodes,
+            clock_files,
+            rng: Rng::new(seed).fork(u64::MAX),
+            down: Vec::new(),
+        }
+    }
+
+    fn remote(&self, i: usize) -> &Arc<SshNode> {
+        &self.faults.remotes[i]
+    }
+
+    fn names(&self, idx: &[usize]) -> Value {
+        Value::List(
+            idx.iter()
+                .map(|&i| Value::from(self.nodes[i].name.as_str()))
+                .collect(),
+        )
+    }
+
+    /// A random minority of the nodes (at least one).
+    fn minority(&mut self) -> Vec<usize> {
+        let n = self.nodes.len();
+        let k = 1 + self.rng.below(((n - 1) / 2).max(1) as u64) as usize;
+        let mut idx: Vec<usize> = (0..n).collect();
+        for i in (1..n).rev() {
+            idx.swap(i, self.rng.below(i as u64 + 1) as usize);
+        }
+        idx.truncate(k.min(n));
+        idx.sort();
+        idx
+    }
+
+    /// Carries out one fault operation; returns what it did, for the history.
+    pub async fn apply(&mut self, f: &str) -> Result<Value, String> {
+        let names: Vec<String> = self.nodes.iter().map(|n| n.name.clone()).collect();
+        match f {
+            "start-partition" => {
+                let t = Topology::ALL[self.rng.below(Topology::ALL.len() as u64) as usize];
+                let rng = &mut self.rng;
+                let g = grudge::grudge(t, &names, |n| rng.below(n as u64) as usize);
+                self.faults
+                    .partition(&g, 1.0)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let cut: Vec<Value> = g
+                    .iter()
+                    .map(|(a, d)| {
+                        Value::List(vec![
+                            Value::from(a.as_str()),
+                            Value::List(d.iter().map(|b| Value::from(b.as_str())).collect()),
+                        ])
+                    })
+                    .collect();
+                Ok(Value::List(vec![Value::from(t.name()), Value::List(cut)]))
+            }
+            "start-loss" => {
+                let victims = self.minority();
+                let mut g = grudge::Grudge::new();
+                for &v in &victims {
+                    g.insert(
+                        names[v].clone(),
+                        names.iter().filter(|n| **n != names[v]).cloned().collect(),
+                    );
+                }
+                self.faults
+                    .partition(&g, 0.3)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(Value::List(vec![
+                    Value::from("loss 30% into"),
+                    self.names(&victims),
+                ]))
+            }
+            "stop-partition" | "stop-loss" => {
+                self.faults
+                    .heal_network()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(Value::from("network healed"))
+            }
+            "start-clock" => {
+                let Some(files) = self.clock_files.clone() else {
+                    return Err("no clock files".into());
+                };
+                let victims = self.minority();
+                let mut offsets = Vec::new();
+                for &v in &victims {
+                    // Up to a minute either way.
+                    let ms = self.rng.below(120_000) as i64 - 60_000;
+                    self.faults
+                        .set_clock(&names[v], &files[v], ms * 1_000_000)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    offsets.push(Value::List(vec![
+                        Value::from(names[v].as_str()),
+                        Value::Int(ms),
+                    ]));
+                }
+                Ok(Value::List(vec![
+                    Value::from("clock offsets (ms)"),
+                    Value::List(offsets),
+                ]))
+            }
+            "stop-clock" => {
+                self.faults
+                    .reset_clocks()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(Value::from("clocks reset"))
+            }
+            "start-kill" | "start-pause" => {
+                let victims = self.minority();
+                for &v in &victims {
+                    if f == "start-kill" {
+                        self.db
+                            .kill(self.remote(v))
+                            .await
+                            .map_err(|e| e.to_string())?;
+                    } else {
+                        if let Some(pid_file) = self.db.pid_file(&self.nodes[v]) {
+                            self.faults
+                                .ledger
+                                .note(&names[v], |n| n.paused.push(pid_file))
+                                .map_err(|e| e.to_string())?;
+                        }
+                        self.db
+                            .pause(self.remote(v))
+                            .await
+                            .map_err(|e| e.to_string())?;
+                    }
+                }
+                self.down = victims.clone();
+                Ok(self.names(&victims))
+            }
+            "stop-kill" | "stop-pause" => {
+                let victims = std::mem::take(&mut self.down);
+                for &v in &victims {
+                    if f == "stop-kill" {
+                        self.db
+                            .start(self.remote(v), &self.nodes)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                    } else {
+                        self.db
+                            .resume(self.remote(v))
+                            .await
+                            .map_err(|e| e.to_string())?;
+                    }
+                }
+                Ok(self.names(&victims))
+            }
+            other => Err(format!("the nemesis has no operation {other:?}")),
+        }
+    }
+}
+
+/// Runs the fault schedule until `stop`; every fault is an invocation and an `info` completion
+/// by process `nemesis`, carrying what was done.
+pub async fn run(
+    nemesis: &mut Nemesis,
+    mut schedule: Gen,
+    recorder: Arc<Recorder>,
+    stop: Arc<AtomicBool>,
+) -> Vec<String> {
+    let me = Process::Named(Sym::from("nemesis"));
+    let mut rng = Rng::new(0);
+    let mut problems = Vec::new();
+    while !stop.load(Ordering::SeqCst) {
+        let step = schedule.next(&mut Ctx {
+            now: recorder.now(),
+            process: &me,
+            thread: NEMESIS_THREAD,
+            rng: &mut rng,
+        });
+        let op = match step {
+            Step::Done => break,
+            Step::Wait(d) => {
+                tokio::time::sleep(d.min(Duration::from_millis(50))).await;
+                continue;
+            }
+            Step::Op(op) => op,
+        };
+        let _ = recorder.record(OpType::Invoke, &me, &op.f, Value::Nil, None, None, false);
+        let (value, error) = match nemesis.apply(&op.f).await {
+            Ok(v) => (v, None),
+            Err(e) => {
+                problems.push(format!("nemesis {}: {e}", op.f));
+                (Value::Nil, Some(e))
+            }
+        };
+        let _ = recorder.record(OpType::Info, &me, &op.f, value, None, error, false);
+        schedule.completed(&me, &op, OpType::Info);
+    }
+    problems
+}
+
+/// Heals when dropped unless disarmed: a panic anywhere in the run still leaves no fault behind.
+pub struct HealGuard {
+    faults: Option<Faults>,
+}
+
+impl HealGuard {
+    pub fn new(faults: Faults) -> HealGuard {
+        HealGuard {
+            faults: Some(faults),
+        }
+    }
+
+    pub fn disarm(&mut self) {
+        self.faults = None;
+    }
+}
+
+impl Drop for HealGuard {
+    fn drop(&mut self) {
+        if let Some(faults) = self.faults.take() {
+            eprintln!("rift: healing every fault before exiting");
+            // A thread of its own: this may run while a runtime is unwinding.
+            let healed = std::thread::spawn(move || {
+                tokio::runtime::Runtime::new().map(|rt| rt.block_on(faults.heal_all()))
+            })
+            .join();
+            if !matches!(healed, Ok(Ok(Ok(())))) {
+                eprintln!("rift: HEALING FAILED: run `rift heal` with the same nodes");
+            }
+        }
+    }
+}
