@@ -178,3 +178,94 @@ fn a_running_process_follows_the_offset_file_as_it_changes() {
         "{after:?}"
     );
 }
+
+/// Runs a server under the library until dropped.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn installed(program: &str) -> bool {
+    let found = Command::new("sh").args(["-c", &format!("command -v {program}")]).output().is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "{program} must be installed in CI");
+        eprintln!("SKIPPED: {program} is not installed (apt-get install redis-server etcd-server)");
+    }
+    found
+}
+
+fn wait_for(mut ready: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !ready() {
+        assert!(start.elapsed() < Duration::from_secs(20), "the server never answered");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn redis_server_built_with_jemalloc_runs_skewed_and_follows_changes() {
+    let Some(s) = setup() else { return };
+    if !installed("redis-server") {
+        return;
+    }
+    clock::write_offset(&s.offset, 3_600_000_000_000).unwrap(); // +1 h
+    let port = "7391";
+    let _server = Server(
+        skewed(&s, "redis-server")
+            .args(["--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir"])
+            .arg(s.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let time = || -> Option<f64> {
+        let out = Command::new("redis-cli").args(["-p", port, "TIME"]).output().ok()?;
+        String::from_utf8_lossy(&out.stdout).lines().next()?.trim().parse().ok()
+    };
+    wait_for(|| time().is_some());
+    let skew = time().unwrap() - now_s();
+    assert!((skew - 3600.0).abs() < 5.0, "redis TIME is {skew} s off");
+    clock::write_offset(&s.offset, -120_000_000_000).unwrap(); // now 2 min behind
+    std::thread::sleep(Duration::from_millis(50));
+    let skew = time().unwrap() - now_s();
+    assert!((skew + 120.0).abs() < 5.0, "redis TIME is {skew} s off after the change");
+}
+
+#[test]
+fn etcd_a_go_program_reading_the_vdso_runs_skewed() {
+    let Some(s) = setup() else { return };
+    if !installed("etcd") {
+        return;
+    }
+    clock::write_offset(&s.offset, 7_200_000_000_000).unwrap(); // +2 h
+    let _server = Server(
+        skewed(&s, "etcd")
+            .arg("--data-dir")
+            .arg(s.dir.path().join("etcd"))
+            .args([
+                "--listen-client-urls", "http://127.0.0.1:23791",
+                "--advertise-client-urls", "http://127.0.0.1:23791",
+                "--listen-peer-urls", "http://127.0.0.1:23792",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // The HTTP Date header comes from Go's time.Now().
+    let date = || -> Option<f64> {
+        let out = Command::new("python3")
+            .args(["-c", "import urllib.request,email.utils as u; r=urllib.request.urlopen('http://127.0.0.1:23791/version', timeout=2); print(u.parsedate_to_datetime(r.headers['Date']).timestamp())"])
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+    };
+    wait_for(|| date().is_some());
+    let skew = date().unwrap() - now_s();
+    assert!((skew - 7200.0).abs() < 5.0, "etcd's Date header is {skew} s off");
+}
