@@ -35,6 +35,8 @@ pub struct Nemesis {
     pub nodes: Vec<Node>,
     pub clock_files: Option<Vec<String>>,
     pub rng: Rng,
+    /// How long a strobe lasts.
+    pub interval: Duration,
     /// Nodes currently killed or paused (to restart or resume at stop).
     down: Vec<usize>,
 }
@@ -46,6 +48,7 @@ impl Nemesis {
         nodes: Vec<Node>,
         clock_files: Option<Vec<String>>,
         seed: u64,
+        interval: Duration,
     ) -> Nemesis {
         Nemesis {
             faults,
@@ -53,8 +56,34 @@ impl Nemesis {
             nodes,
             clock_files,
             rng: Rng::new(seed).fork(u64::MAX),
+            interval,
             down: Vec::new(),
         }
+    }
+
+    /// Each node's clock offset from the controller (ms), as measured on the node with the
+    /// clock library that sits beside its offset file.
+    async fn measured_offsets(&self) -> Value {
+        let Some(files) = &self.clock_files else {
+            return Value::Nil;
+        };
+        let mut measured = Vec::new();
+        for (node, file) in self.nodes.iter().zip(files) {
+            let dir = file.rsplit_once('/').map_or("", |(d, _)| d);
+            let library = format!("{dir}/{}", nemeses::clock::LIBRARY_NAME);
+            match self
+                .faults
+                .clock_offsets(&library, &[(node.name.clone(), file.clone())])
+                .await
+            {
+                Ok(m) => measured.extend(
+                    m.into_iter()
+                        .map(|(n, ms)| (Value::from(n), Value::Int(ms))),
+                ),
+                Err(e) => return Value::from(format!("could not measure: {e}")),
+            }
+        }
+        Value::map(measured)
     }
 
     fn remote(&self, i: usize) -> &Arc<SshNode> {
@@ -135,22 +164,39 @@ impl Nemesis {
                     return Err("no clock files".into());
                 };
                 let victims = self.minority();
-                let mut offsets = Vec::new();
+                // Up to a minute either way: bumped, or strobed back and forth for an interval.
+                let strobe = self.rng.below(2) == 1;
+                let mut set = Vec::new();
                 for &v in &victims {
-                    // Up to a minute either way.
                     let ms = self.rng.below(120_000) as i64 - 60_000;
-                    self.faults
-                        .set_clock(&names[v], &files[v], ms * 1_000_000)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    offsets.push(Value::List(vec![
+                    set.push(Value::List(vec![
                         Value::from(names[v].as_str()),
                         Value::Int(ms),
                     ]));
+                    let result = if strobe {
+                        let period = Duration::from_millis(100);
+                        self.faults
+                            .strobe(&names[v], &files[v], ms * 1_000_000, period, self.interval)
+                            .await
+                            .map(|_| ())
+                    } else {
+                        self.faults
+                            .set_clock(&names[v], &files[v], ms * 1_000_000)
+                            .await
+                    };
+                    result.map_err(|e| e.to_string())?;
                 }
-                Ok(Value::List(vec![
-                    Value::from("clock offsets (ms)"),
-                    Value::List(offsets),
+                let how = if strobe {
+                    "strobed (ms)"
+                } else {
+                    "bumped (ms)"
+                };
+                Ok(Value::map([
+                    (Value::from(how), Value::List(set)),
+                    (
+                        Value::from("measured offsets (ms)"),
+                        self.measured_offsets().await,
+                    ),
                 ]))
             }
             "stop-clock" => {
@@ -158,7 +204,13 @@ impl Nemesis {
                     .reset_clocks()
                     .await
                     .map_err(|e| e.to_string())?;
-                Ok(Value::from("clocks reset"))
+                Ok(Value::map([
+                    (Value::from("reset"), Value::Bool(true)),
+                    (
+                        Value::from("measured offsets (ms)"),
+                        self.measured_offsets().await,
+                    ),
+                ]))
             }
             "start-kill" | "start-pause" => {
                 let victims = self.minority();

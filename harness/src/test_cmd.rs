@@ -237,6 +237,7 @@ async fn run_one(plan: &TestPlan, args: &TestArgs, interrupted: Arc<AtomicUsize>
                 nodes.clone(),
                 clock_files.clone(),
                 plan.seed,
+                plan.nemesis_interval,
             );
             let schedule = crate::nemesis::schedule(&plan.nemesis, plan.nemesis_interval);
             let (recorder, stop) = (recorder.clone(), stop.clone());

@@ -222,6 +222,56 @@ impl Faults {
         self.node(node)?.run(&Cmd::script(script)).await.map(|_| ())
     }
 
+    /// Flips a node's clock between `offset_ns` and true time every `period`, for `duration`;
+    /// leaves it at true time.
+    pub async fn strobe(
+        &self,
+        node: &str,
+        clock_file: &str,
+        offset_ns: i64,
+        period: std::time::Duration,
+        duration: std::time::Duration,
+    ) -> Result<u32, RemoteError> {
+        let start = std::time::Instant::now();
+        let mut flips = 0;
+        while start.elapsed() < duration {
+            let value = if flips % 2 == 0 { offset_ns } else { 0 };
+            self.set_clock(node, clock_file, value).await?;
+            flips += 1;
+            tokio::time::sleep(period).await;
+        }
+        self.set_clock(node, clock_file, 0).await?;
+        Ok(flips)
+    }
+
+    /// How far each node's skewed clock is from the controller's, in milliseconds: `date` run
+    /// on the node under the clock library, against the controller's clock at the midpoint of
+    /// the round trip.
+    pub async fn clock_offsets(
+        &self,
+        library: &str,
+        clock_files: &[(String, String)],
+    ) -> Result<BTreeMap<String, i64>, RemoteError> {
+        let mut offsets = BTreeMap::new();
+        for (node, file) in clock_files {
+            let cmd = Cmd::new("date")
+                .arg("+%s%N")
+                .env("LD_PRELOAD", library)
+                .env(crate::clock::OFFSET_ENV, file.as_str());
+            let before = std::time::SystemTime::now();
+            let out = self.node(node)?.run(&cmd).await?;
+            let after = std::time::SystemTime::now();
+            let ns = |t: std::time::SystemTime| {
+                t.duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos() as i64)
+            };
+            let theirs: i64 = out.stdout_text().trim().parse().unwrap_or(0);
+            let mine = (ns(before) + ns(after)) / 2;
+            offsets.insert(node.clone(), (theirs - mine) / 1_000_000);
+        }
+        Ok(offsets)
+    }
+
     /// Every faulted node's clock back to true time.
     pub async fn reset_clocks(&self) -> Result<(), RemoteError> {
         for (name, faults) in self.ledger.snapshot() {

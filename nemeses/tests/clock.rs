@@ -190,9 +190,15 @@ impl Drop for Server {
 }
 
 fn installed(program: &str) -> bool {
-    let found = Command::new("sh").args(["-c", &format!("command -v {program}")]).output().is_ok_and(|o| o.status.success());
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !found {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "{program} must be installed in CI");
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{program} must be installed in CI"
+        );
         eprintln!("SKIPPED: {program} is not installed (apt-get install redis-server etcd-server)");
     }
     found
@@ -201,7 +207,10 @@ fn installed(program: &str) -> bool {
 fn wait_for(mut ready: impl FnMut() -> bool) {
     let start = std::time::Instant::now();
     while !ready() {
-        assert!(start.elapsed() < Duration::from_secs(20), "the server never answered");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the server never answered"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -216,7 +225,17 @@ fn redis_server_built_with_jemalloc_runs_skewed_and_follows_changes() {
     let port = "7391";
     let _server = Server(
         skewed(&s, "redis-server")
-            .args(["--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir"])
+            .args([
+                "--port",
+                port,
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+            ])
             .arg(s.dir.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -224,8 +243,16 @@ fn redis_server_built_with_jemalloc_runs_skewed_and_follows_changes() {
             .unwrap(),
     );
     let time = || -> Option<f64> {
-        let out = Command::new("redis-cli").args(["-p", port, "TIME"]).output().ok()?;
-        String::from_utf8_lossy(&out.stdout).lines().next()?.trim().parse().ok()
+        let out = Command::new("redis-cli")
+            .args(["-p", port, "TIME"])
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()?
+            .trim()
+            .parse()
+            .ok()
     };
     wait_for(|| time().is_some());
     let skew = time().unwrap() - now_s();
@@ -233,7 +260,10 @@ fn redis_server_built_with_jemalloc_runs_skewed_and_follows_changes() {
     clock::write_offset(&s.offset, -120_000_000_000).unwrap(); // now 2 min behind
     std::thread::sleep(Duration::from_millis(50));
     let skew = time().unwrap() - now_s();
-    assert!((skew + 120.0).abs() < 5.0, "redis TIME is {skew} s off after the change");
+    assert!(
+        (skew + 120.0).abs() < 5.0,
+        "redis TIME is {skew} s off after the change"
+    );
 }
 
 #[test]
@@ -248,9 +278,12 @@ fn etcd_a_go_program_reading_the_vdso_runs_skewed() {
             .arg("--data-dir")
             .arg(s.dir.path().join("etcd"))
             .args([
-                "--listen-client-urls", "http://127.0.0.1:23791",
-                "--advertise-client-urls", "http://127.0.0.1:23791",
-                "--listen-peer-urls", "http://127.0.0.1:23792",
+                "--listen-client-urls",
+                "http://127.0.0.1:23791",
+                "--advertise-client-urls",
+                "http://127.0.0.1:23791",
+                "--listen-peer-urls",
+                "http://127.0.0.1:23792",
             ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -267,5 +300,8 @@ fn etcd_a_go_program_reading_the_vdso_runs_skewed() {
     };
     wait_for(|| date().is_some());
     let skew = date().unwrap() - now_s();
-    assert!((skew - 7200.0).abs() < 5.0, "etcd's Date header is {skew} s off");
+    assert!(
+        (skew - 7200.0).abs() < 5.0,
+        "etcd's Date header is {skew} s off"
+    );
 }

@@ -8,6 +8,7 @@ use nemeses::faults::{Faults, Ledger};
 use nemeses::grudge::{self, Topology};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 struct Cluster {
     dir: tempfile::TempDir,
@@ -202,4 +203,69 @@ fn clock_offsets_are_written_recorded_and_reset() {
     );
     c.rt.block_on(c.faults.heal_all()).unwrap();
     assert_eq!(read(), "0\n");
+}
+
+#[test]
+fn strobe_flips_the_offset_and_offsets_are_measured_on_the_node() {
+    let Some(c) = cluster(5, 1) else { return };
+    let node = &c.faults.remotes[0];
+    let workdir = node.node().workdir.clone();
+    let library = format!("{workdir}/librift_clock.so");
+    let local = nemeses::clock::install_library(c.dir.path()).unwrap();
+    c.rt.block_on(node.upload(&local, &library)).unwrap();
+    let file = format!("{workdir}/clock-offset");
+    let files = vec![("n1".to_string(), file.clone())];
+
+    c.rt.block_on(c.faults.set_clock("n1", &file, 42_000_000_000))
+        .unwrap();
+    let measured =
+        c.rt.block_on(c.faults.clock_offsets(&library, &files))
+            .unwrap();
+    assert!(
+        (measured["n1"] - 42_000).abs() < 2_000,
+        "measured {measured:?}"
+    );
+
+    c.rt.block_on(c.faults.set_clock("n1", &file, 0)).unwrap();
+    // While strobing, the measured offset is sometimes +10 s, sometimes 0.
+    let faults = c.faults.clone();
+    let strobing = c.rt.spawn({
+        let file = file.clone();
+        async move {
+            faults
+                .strobe(
+                    "n1",
+                    &file,
+                    10_000_000_000,
+                    Duration::from_millis(100),
+                    Duration::from_millis(1500),
+                )
+                .await
+        }
+    });
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..20 {
+        let m =
+            c.rt.block_on(c.faults.clock_offsets(&library, &files))
+                .unwrap()["n1"];
+        // Generous: a loaded machine stretches the round trip the measurement spans.
+        seen.insert(if (m - 10_000).abs() < 2_000 {
+            "ahead"
+        } else if m.abs() < 2_000 {
+            "true"
+        } else {
+            "other"
+        });
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let flips = c.rt.block_on(strobing).unwrap().unwrap();
+    assert!(flips >= 10, "{flips} flips");
+    assert!(
+        seen.contains("ahead") && seen.contains("true") && !seen.contains("other"),
+        "{seen:?}"
+    );
+    let after =
+        c.rt.block_on(c.faults.clock_offsets(&library, &files))
+            .unwrap()["n1"];
+    assert!(after.abs() < 2_000, "strobe ends at true time: {after}");
 }
