@@ -46,3 +46,17 @@ pub fn write_offset(file: &Path, offset_ns: i64) -> io::Result<()> {
     std::fs::write(&tmp, offset_text(offset_ns))?;
     std::fs::rename(tmp, file)
 }
+
+/// The `system` strategy's helper (`rift-setclock DELTA_NS`), for dedicated hosts.
+pub const SYSTEM_HELPER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/rift-setclock"));
+pub const SYSTEM_HELPER_NAME: &str = "rift-setclock";
+
+/// Stops whichever NTP daemons are running (they would undo a skew), printing the names of
+/// those it stopped, so that healing can start them again.
+pub const STOP_NTP: &str = "for s in systemd-timesyncd chrony chronyd ntp ntpd openntpd; do \
+    if systemctl is-active --quiet \"$s\" 2>/dev/null; then systemctl stop \"$s\" && echo \"$s\"; fi; done; true";
+
+/// The delta that undoes everything the `system` strategy did to a host's clock.
+pub fn undo_delta(applied_ns: i64) -> Option<i64> {
+    (applied_ns != 0).then_some(-applied_ns)
+}

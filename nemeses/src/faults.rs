@@ -28,6 +28,14 @@ pub struct NodeFaults {
     pub clock_file: Option<String>,
     /// PID files of processes that may be paused.
     pub paused: Vec<String>,
+    /// `system` strategy: how far the host's clock has been moved in all, the helper that moved
+    /// it, and the NTP services stopped for it.
+    #[serde(default)]
+    pub system_offset_ns: i64,
+    #[serde(default)]
+    pub system_helper: Option<String>,
+    #[serde(default)]
+    pub ntp_stopped: Vec<String>,
 }
 
 /// The record of faults that may be in force, kept in a file.
@@ -272,9 +280,97 @@ impl Faults {
         Ok(offsets)
     }
 
+    /// Whether a node shares this machine's kernel (same boot id): moving its system clock
+    /// would move the controller's, and every other local node's.
+    pub async fn shares_kernel(&self, node: &str) -> Result<bool, RemoteError> {
+        let mine = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
+        let theirs = self
+            .node(node)?
+            .run(&Cmd::new("cat").arg("/proc/sys/kernel/random/boot_id"))
+            .await?;
+        Ok(!mine.trim().is_empty() && mine.trim() == theirs.stdout_text().trim())
+    }
+
+    /// `system` strategy: moves a dedicated host's clock by `delta_ns` with the helper at
+    /// `helper` (uploaded by the caller), stopping NTP first. Refused on a node that shares the
+    /// controller's kernel.
+    pub async fn system_clock_bump(
+        &self,
+        node: &str,
+        helper: &str,
+        delta_ns: i64,
+    ) -> Result<(), RemoteError> {
+        if self.shares_kernel(node).await? {
+            return Err(RemoteError::Ssh {
+                node: node.to_owned(),
+                message:
+                    "refusing the system clock strategy: this node shares the controller's kernel \
+                          (same boot id), so its clock is this machine's; use the process strategy"
+                        .into(),
+            });
+        }
+        let remote = self.node(node)?;
+        if self
+            .ledger
+            .snapshot()
+            .get(node)
+            .is_none_or(|f| f.system_helper.is_none())
+        {
+            let stopped = remote
+                .run(&Cmd::script(crate::clock::STOP_NTP).sudo())
+                .await?;
+            let names: Vec<String> = stopped
+                .stdout_text()
+                .split_whitespace()
+                .map(String::from)
+                .collect();
+            self.ledger
+                .note(node, |f| f.ntp_stopped = names)
+                .map_err(|e| Self::ledger_error(node, e))?;
+        }
+        self.ledger
+            .note(node, |f| {
+                f.system_offset_ns += delta_ns;
+                f.system_helper = Some(helper.to_owned());
+            })
+            .map_err(|e| Self::ledger_error(node, e))?;
+        remote
+            .run(&Cmd::new(helper).arg(delta_ns.to_string()).sudo())
+            .await
+            .map(|_| ())
+    }
+
+    /// `system` strategy: moves the host's clock back by all it was moved, restarts NTP.
+    async fn system_clock_reset(&self, node: &str, faults: &NodeFaults) -> Result<(), RemoteError> {
+        let remote = self.node(node)?;
+        if let (Some(delta), Some(helper)) = (
+            crate::clock::undo_delta(faults.system_offset_ns),
+            &faults.system_helper,
+        ) {
+            remote
+                .run(&Cmd::new(helper).arg(delta.to_string()).sudo())
+                .await?;
+        }
+        for service in &faults.ntp_stopped {
+            remote
+                .run(&Cmd::new("systemctl").args(["start", service]).sudo())
+                .await?;
+        }
+        self.ledger
+            .note(node, |f| {
+                f.system_offset_ns = 0;
+                f.system_helper = None;
+                f.ntp_stopped.clear();
+            })
+            .map_err(|e| Self::ledger_error(node, e))
+    }
+
     /// Every faulted node's clock back to true time.
     pub async fn reset_clocks(&self) -> Result<(), RemoteError> {
         for (name, faults) in self.ledger.snapshot() {
+            if faults.system_helper.is_some() && self.host_of(&name).is_some() {
+                self.system_clock_reset(&name, &faults).await?;
+            }
             if let Some(file) = faults.clock_file
                 && self.host_of(&name).is_some()
             {
@@ -356,6 +452,23 @@ mod tests {
         assert!(!Ledger::open(&path).unwrap().snapshot().contains_key("n1"));
         std::fs::write(&path, "{not json").unwrap();
         assert!(Ledger::open(&path).unwrap_err().contains("faults.json"));
+    }
+
+    #[test]
+    fn the_system_strategy_undoes_exactly_what_it_applied() {
+        assert_eq!(crate::clock::undo_delta(5_000), Some(-5_000));
+        assert_eq!(crate::clock::undo_delta(-70), Some(70));
+        assert_eq!(crate::clock::undo_delta(0), None);
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("f.json")).unwrap();
+        for delta in [3_000, -1_000, 500] {
+            ledger.note("n1", |f| f.system_offset_ns += delta).unwrap();
+        }
+        let reopened = Ledger::open(&dir.path().join("f.json")).unwrap();
+        assert_eq!(
+            crate::clock::undo_delta(reopened.snapshot()["n1"].system_offset_ns),
+            Some(-2_500)
+        );
     }
 
     #[test]

@@ -269,3 +269,31 @@ fn strobe_flips_the_offset_and_offsets_are_measured_on_the_node() {
             .unwrap()["n1"];
     assert!(after.abs() < 2_000, "strobe ends at true time: {after}");
 }
+
+#[test]
+fn the_system_clock_strategy_refuses_nodes_sharing_this_kernel() {
+    let Some(c) = cluster(6, 1) else { return };
+    let before = std::time::SystemTime::now();
+    let e = c
+        .rt
+        .block_on(
+            c.faults
+                .system_clock_bump("n1", "/nonexistent/rift-setclock", 3_600_000_000_000),
+        )
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("shares the controller's kernel"),
+        "{e}"
+    );
+    assert!(c.rt.block_on(c.faults.shares_kernel("n1")).unwrap());
+    // Nothing was recorded, and this machine's clock did not move.
+    assert!(
+        c.faults
+            .ledger
+            .snapshot()
+            .get("n1")
+            .is_none_or(|f| f.system_offset_ns == 0)
+    );
+    let drift = std::time::SystemTime::now().duration_since(before).unwrap();
+    assert!(drift < Duration::from_secs(60));
+}
