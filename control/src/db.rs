@@ -51,4 +51,10 @@ pub trait Db: Send + Sync {
     fn pid_file(&self, _node: &Node) -> Option<String> {
         None
     }
+
+    /// The nodes currently acting as primaries, for stores that have them (`None`: this store
+    /// has no primaries, so "primaries" cannot be a fault's target).
+    fn primaries(&self, _nodes: &[Node]) -> Option<Vec<String>> {
+        None
+    }
 }

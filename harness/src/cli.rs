@@ -184,6 +184,13 @@ pub struct TestArgs {
     /// Seconds between a fault's start and its stop, and between faults (default 10).
     #[arg(long)]
     pub nemesis_interval: Option<f64>,
+    /// Which nodes a fault strikes: one, minority (default), majority, all, primaries.
+    #[arg(long)]
+    pub nemesis_targets: Option<String>,
+    /// How clock faults are made: process (a preloaded library; the default, and the only one
+    /// for nodes sharing a kernel) or system (sets a dedicated host's clock).
+    #[arg(long)]
+    pub clock_strategy: Option<String>,
     /// Workers: N, or Nn for N per node (default 2n).
     #[arg(long)]
     pub concurrency: Option<String>,

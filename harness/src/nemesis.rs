@@ -37,6 +37,10 @@ pub struct Nemesis {
     pub rng: Rng,
     /// How long a strobe lasts.
     pub interval: Duration,
+    /// one, minority, majority, all or primaries.
+    pub targets: String,
+    /// `system` clock strategy: the helper's path on each node (else the process strategy).
+    pub system_helpers: Option<Vec<String>>,
     /// Nodes currently killed or paused (to restart or resume at stop).
     down: Vec<usize>,
 }
@@ -57,23 +61,31 @@ impl Nemesis {
             clock_files,
             rng: Rng::new(seed).fork(u64::MAX),
             interval,
+            targets: "minority".into(),
+            system_helpers: None,
             down: Vec::new(),
         }
     }
 
-    /// Each node's clock offset from the controller (ms), as measured on the node with the
-    /// clock library that sits beside its offset file.
+    /// Each node's clock offset from the controller (ms), as measured on the node: under the
+    /// clock library beside its offset file (process strategy), or plainly (system strategy).
     async fn measured_offsets(&self) -> Value {
-        let Some(files) = &self.clock_files else {
-            return Value::Nil;
-        };
         let mut measured = Vec::new();
-        for (node, file) in self.nodes.iter().zip(files) {
-            let dir = file.rsplit_once('/').map_or("", |(d, _)| d);
-            let library = format!("{dir}/{}", nemeses::clock::LIBRARY_NAME);
+        for (i, node) in self.nodes.iter().enumerate() {
+            let (library, file) = match (&self.clock_files, &self.system_helpers) {
+                (Some(files), _) => {
+                    let dir = files[i].rsplit_once('/').map_or("", |(d, _)| d);
+                    (
+                        Some(format!("{dir}/{}", nemeses::clock::LIBRARY_NAME)),
+                        files[i].clone(),
+                    )
+                }
+                (None, Some(_)) => (None, String::new()),
+                (None, None) => return Value::Nil,
+            };
             match self
                 .faults
-                .clock_offsets(&library, &[(node.name.clone(), file.clone())])
+                .clock_offsets(library.as_deref(), &[(node.name.clone(), file)])
                 .await
             {
                 Ok(m) => measured.extend(
@@ -98,10 +110,40 @@ impl Nemesis {
         )
     }
 
-    /// A random minority of the nodes (at least one).
+    /// The nodes a fault strikes, by the plan's targets.
+    fn victims(&mut self) -> Result<Vec<usize>, String> {
+        let n = self.nodes.len();
+        let k = match self.targets.as_str() {
+            "one" => 1,
+            "minority" => return Ok(self.minority()),
+            "majority" => n / 2 + 1,
+            "all" => n,
+            "primaries" => {
+                let primaries = self.db.primaries(&self.nodes).ok_or_else(|| {
+                    format!(
+                        "{} has no primaries to target; choose one, minority, majority or all",
+                        self.db.name()
+                    )
+                })?;
+                return Ok((0..n)
+                    .filter(|&i| primaries.contains(&self.nodes[i].name))
+                    .collect());
+            }
+            other => return Err(format!("unknown targets {other:?}")),
+        };
+        Ok(self.pick(k))
+    }
+
+    /// A random minority (at least one).
     fn minority(&mut self) -> Vec<usize> {
         let n = self.nodes.len();
         let k = 1 + self.rng.below(((n - 1) / 2).max(1) as u64) as usize;
+        self.pick(k)
+    }
+
+    /// `k` distinct nodes at random, in index order.
+    fn pick(&mut self, k: usize) -> Vec<usize> {
+        let n = self.nodes.len();
         let mut idx: Vec<usize> = (0..n).collect();
         for i in (1..n).rev() {
             idx.swap(i, self.rng.below(i as u64 + 1) as usize);
@@ -160,12 +202,10 @@ impl Nemesis {
                 Ok(Value::from("network healed"))
             }
             "start-clock" => {
-                let Some(files) = self.clock_files.clone() else {
-                    return Err("no clock files".into());
-                };
-                let victims = self.minority();
-                // Up to a minute either way: bumped, or strobed back and forth for an interval.
-                let strobe = self.rng.below(2) == 1;
+                let victims = self.victims()?;
+                // Up to a minute either way: bumped, or (process strategy) strobed back and
+                // forth for an interval.
+                let strobe = self.system_helpers.is_none() && self.rng.below(2) == 1;
                 let mut set = Vec::new();
                 for &v in &victims {
                     let ms = self.rng.below(120_000) as i64 - 60_000;
@@ -173,16 +213,24 @@ impl Nemesis {
                         Value::from(names[v].as_str()),
                         Value::Int(ms),
                     ]));
-                    let result = if strobe {
-                        let period = Duration::from_millis(100);
-                        self.faults
-                            .strobe(&names[v], &files[v], ms * 1_000_000, period, self.interval)
-                            .await
-                            .map(|_| ())
-                    } else {
-                        self.faults
-                            .set_clock(&names[v], &files[v], ms * 1_000_000)
-                            .await
+                    let ns = ms * 1_000_000;
+                    let result = match (&self.system_helpers, &self.clock_files) {
+                        (Some(helpers), _) => {
+                            self.faults
+                                .system_clock_bump(&names[v], &helpers[v], ns)
+                                .await
+                        }
+                        (None, Some(files)) if strobe => {
+                            let period = Duration::from_millis(100);
+                            self.faults
+                                .strobe(&names[v], &files[v], ns, period, self.interval)
+                                .await
+                                .map(|_| ())
+                        }
+                        (None, Some(files)) => {
+                            self.faults.set_clock(&names[v], &files[v], ns).await
+                        }
+                        (None, None) => return Err("clock faults were not set up".into()),
                     };
                     result.map_err(|e| e.to_string())?;
                 }
@@ -213,7 +261,7 @@ impl Nemesis {
                 ]))
             }
             "start-kill" | "start-pause" => {
-                let victims = self.minority();
+                let victims = self.victims()?;
                 for &v in &victims {
                     if f == "start-kill" {
                         self.db

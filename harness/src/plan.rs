@@ -8,6 +8,8 @@
 //! workload = "set"
 //! nemesis = ["partition", "clock"]   # or ["none"]
 //! nemesis_interval = 10       # seconds between a fault's start and stop
+//! nemesis_targets = "minority" # one, minority, majority, all, primaries
+//! clock_strategy = "process"  # or "system" (dedicated hosts only)
 //! concurrency = "2n"          # N, or Nn = N per node
 //! time_limit = 60             # seconds
 //! rate = 200                  # operations per second, in all
@@ -31,6 +33,9 @@ use std::time::Duration;
 /// The faults `--nemesis` can schedule.
 pub const NEMESES: &[&str] = &["partition", "loss", "clock", "kill", "pause"];
 
+/// Which nodes a fault can strike.
+pub const TARGETS: &[&str] = &["one", "minority", "majority", "all", "primaries"];
+
 /// Every setting, optional: what a file or the flags say.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -40,6 +45,8 @@ pub struct PlanInputs {
     pub workload: Option<String>,
     pub nemesis: Option<Vec<String>>,
     pub nemesis_interval: Option<f64>,
+    pub nemesis_targets: Option<String>,
+    pub clock_strategy: Option<String>,
     pub concurrency: Option<String>,
     pub time_limit: Option<f64>,
     pub rate: Option<f64>,
@@ -100,6 +107,10 @@ pub struct TestPlan {
     pub workload: String,
     pub nemesis: Vec<String>,
     pub nemesis_interval: Duration,
+    /// Which nodes a fault strikes: one, minority, majority, all, or primaries.
+    pub nemesis_targets: String,
+    /// How clocks are skewed: `process` (preloaded library) or `system` (dedicated hosts).
+    pub clock_strategy: String,
     pub nodes: NodeSource,
     pub concurrency: Concurrency,
     pub time_limit: Duration,
@@ -198,6 +209,22 @@ pub fn resolve(
         ));
     }
     let nemesis: Vec<String> = nemesis.into_iter().filter(|n| n != "none").collect();
+    let (flag, targets) = pick!(nemesis_targets);
+    let targets = targets.unwrap_or_else(|| "minority".into());
+    if !TARGETS.contains(&targets.as_str()) {
+        return Err(err(
+            place("nemesis_targets", flag),
+            format!("{targets:?} is not one of {}", TARGETS.join(", ")),
+        ));
+    }
+    let (flag, strategy) = pick!(clock_strategy);
+    let strategy = strategy.unwrap_or_else(|| "process".into());
+    if strategy != "process" && strategy != "system" {
+        return Err(err(
+            place("clock_strategy", flag),
+            format!("{strategy:?} is not process or system"),
+        ));
+    }
     let (flag, concurrency) = pick!(concurrency);
     let concurrency = parse_concurrency(&concurrency.unwrap_or_else(|| "2n".into()))
         .map_err(|m| err(place("concurrency", flag), m))?;
@@ -276,6 +303,8 @@ pub fn resolve(
         workload,
         nemesis,
         nemesis_interval: Duration::from_secs_f64(interval),
+        nemesis_targets: targets,
+        clock_strategy: strategy,
         nodes,
         concurrency,
         time_limit: Duration::from_secs_f64(time_limit),
@@ -383,6 +412,22 @@ mod tests {
         assert!(
             e.starts_with("--nemesis: unknown nemesis \"meteor\""),
             "{e}"
+        );
+        let mut f = flags("set");
+        f.nemesis_targets = Some("half".into());
+        assert!(
+            resolve(None, f)
+                .unwrap_err()
+                .to_string()
+                .starts_with("--nemesis-targets: \"half\" is not one of one, minority")
+        );
+        let mut f = flags("set");
+        f.clock_strategy = Some("ntp".into());
+        assert!(
+            resolve(None, f)
+                .unwrap_err()
+                .to_string()
+                .starts_with("--clock-strategy: \"ntp\" is not process or system")
         );
         let mut f = flags("set");
         f.nodes = None;

@@ -76,6 +76,8 @@ fn resolve_plan(args: &TestArgs) -> Result<TestPlan, plan::PlanError> {
         workload: args.workload.clone(),
         nemesis: args.nemesis.clone(),
         nemesis_interval: args.nemesis_interval,
+        nemesis_targets: args.nemesis_targets.clone(),
+        clock_strategy: args.clock_strategy.clone(),
         concurrency: args.concurrency.clone(),
         time_limit: args.time_limit,
         rate: args.rate,
@@ -176,11 +178,23 @@ async fn run_one(plan: &TestPlan, args: &TestArgs, interrupted: Arc<AtomicUsize>
     let faulting = !plan.nemesis.is_empty();
     // From here on, a panic heals on its way out.
     let mut guard = faulting.then(|| crate::nemesis::HealGuard::new(faults.clone()));
-    let clock_files = if plan.nemesis.iter().any(|n| n == "clock") {
-        Some(install_clock(&remotes, &nodes, &faults, &mut db).await?)
-    } else {
-        None
+    let clocks = plan.nemesis.iter().any(|n| n == "clock");
+    let (clock_files, system_helpers) = match (clocks, plan.clock_strategy.as_str()) {
+        (false, _) => (None, None),
+        (true, "system") => (
+            None,
+            Some(install_system_clock(&remotes, &nodes, &faults).await?),
+        ),
+        (true, _) => (
+            Some(install_clock(&remotes, &nodes, &faults, &mut db).await?),
+            None,
+        ),
     };
+    if plan.nemesis_targets == "primaries" && control::Db::primaries(&db, &nodes).is_none() {
+        return Err(usage(
+            "--nemesis-targets primaries: ecstore has no primaries; choose one, minority, majority or all",
+        ));
+    }
     let db = Arc::new(db);
     let workload: Arc<dyn workloads::Workload> = Arc::from(
         workloads::ecstore::workload(&plan.workload, &db)
@@ -239,6 +253,8 @@ async fn run_one(plan: &TestPlan, args: &TestArgs, interrupted: Arc<AtomicUsize>
                 plan.seed,
                 plan.nemesis_interval,
             );
+            nemesis.targets = plan.nemesis_targets.clone();
+            nemesis.system_helpers = system_helpers.clone();
             let schedule = crate::nemesis::schedule(&plan.nemesis, plan.nemesis_interval);
             let (recorder, stop) = (recorder.clone(), stop.clone());
             tokio::spawn(async move {
@@ -457,6 +473,43 @@ async fn install_clock(
         (nemeses::clock::OFFSET_ENV.into(), "./clock-offset".into()),
     ];
     Ok(files)
+}
+
+/// `system` clock strategy: puts the clock helper on every node, after making sure no node
+/// shares this machine's kernel (moving its clock would move ours, and every local node's).
+async fn install_system_clock(
+    remotes: &[Arc<SshNode>],
+    nodes: &[control::Node],
+    faults: &nemeses::faults::Faults,
+) -> Result<Vec<String>> {
+    for node in nodes {
+        if faults.shares_kernel(&node.name).await? {
+            return Err(usage(format!(
+                "--clock-strategy system: {} shares this machine's kernel, so its clock is this machine's; \
+                 use --clock-strategy process",
+                node.name
+            )));
+        }
+    }
+    let local = std::env::temp_dir().join(format!(
+        "rift-{}-{}",
+        std::process::id(),
+        nemeses::clock::SYSTEM_HELPER_NAME
+    ));
+    std::fs::write(&local, nemeses::clock::SYSTEM_HELPER)?;
+    let mut helpers = Vec::new();
+    for (remote, node) in remotes.iter().zip(nodes) {
+        let path = format!("{}/{}", node.workdir, nemeses::clock::SYSTEM_HELPER_NAME);
+        control::Remote::upload(remote.as_ref(), &local, &path).await?;
+        control::Remote::run(
+            remote.as_ref(),
+            &control::Cmd::new("chmod").args(["+x", &path]),
+        )
+        .await?;
+        helpers.push(path);
+    }
+    let _ = std::fs::remove_file(&local);
+    Ok(helpers)
 }
 
 async fn for_each(

@@ -255,17 +255,20 @@ impl Faults {
     /// How far each node's skewed clock is from the controller's, in milliseconds: `date` run
     /// on the node under the clock library, against the controller's clock at the midpoint of
     /// the round trip.
+    /// Without a library (`system` strategy), plain `date` on the node.
     pub async fn clock_offsets(
         &self,
-        library: &str,
+        library: Option<&str>,
         clock_files: &[(String, String)],
     ) -> Result<BTreeMap<String, i64>, RemoteError> {
         let mut offsets = BTreeMap::new();
         for (node, file) in clock_files {
-            let cmd = Cmd::new("date")
-                .arg("+%s%N")
-                .env("LD_PRELOAD", library)
-                .env(crate::clock::OFFSET_ENV, file.as_str());
+            let mut cmd = Cmd::new("date").arg("+%s%N");
+            if let Some(library) = library {
+                cmd = cmd
+                    .env("LD_PRELOAD", library)
+                    .env(crate::clock::OFFSET_ENV, file.as_str());
+            }
             let before = std::time::SystemTime::now();
             let out = self.node(node)?.run(&cmd).await?;
             let after = std::time::SystemTime::now();

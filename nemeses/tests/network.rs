@@ -219,7 +219,7 @@ fn strobe_flips_the_offset_and_offsets_are_measured_on_the_node() {
     c.rt.block_on(c.faults.set_clock("n1", &file, 42_000_000_000))
         .unwrap();
     let measured =
-        c.rt.block_on(c.faults.clock_offsets(&library, &files))
+        c.rt.block_on(c.faults.clock_offsets(Some(&library), &files))
             .unwrap();
     assert!(
         (measured["n1"] - 42_000).abs() < 2_000,
@@ -246,7 +246,7 @@ fn strobe_flips_the_offset_and_offsets_are_measured_on_the_node() {
     let mut seen = std::collections::BTreeSet::new();
     for _ in 0..20 {
         let m =
-            c.rt.block_on(c.faults.clock_offsets(&library, &files))
+            c.rt.block_on(c.faults.clock_offsets(Some(&library), &files))
                 .unwrap()["n1"];
         // Generous: a loaded machine stretches the round trip the measurement spans.
         seen.insert(if (m - 10_000).abs() < 2_000 {
@@ -265,7 +265,7 @@ fn strobe_flips_the_offset_and_offsets_are_measured_on_the_node() {
         "{seen:?}"
     );
     let after =
-        c.rt.block_on(c.faults.clock_offsets(&library, &files))
+        c.rt.block_on(c.faults.clock_offsets(Some(&library), &files))
             .unwrap()["n1"];
     assert!(after.abs() < 2_000, "strobe ends at true time: {after}");
 }
