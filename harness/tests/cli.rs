@@ -169,7 +169,8 @@ fn bad_input_exits_254_naming_the_place() {
         (&["check"], "required arguments were not provided"),
         (&["chek", "h.jsonl"], "unrecognized subcommand 'chek'"),
         (&["test", "--time-limit", "20"], "--workload: required"),
-        (&["heal"], "`rift heal` is not built yet"),
+        (&["demo"], "`rift demo` is not built yet"),
+        (&["heal"], "say which nodes"),
         (
             &["convert", "h.jsonl", "h.txt"],
             "cannot tell the output format",
