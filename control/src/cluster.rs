@@ -761,3 +761,62 @@ mod tests {
         );
     }
 }
+
+/// A cluster for one test or benchmark, in a fresh state directory, taken down (and its
+/// directory removed) when dropped, also when the test panics.
+#[derive(Debug)]
+pub struct Scratch {
+    pub state: ClusterState,
+    pub state_dir: PathBuf,
+}
+
+impl Scratch {
+    /// Makes a cluster named `name` (1 to 8 lowercase letters or digits) on `subnet`. Where this
+    /// machine cannot (not root), prints why and returns `None` — except under `CI=true`, where
+    /// that is a failure, so that CI never passes by skipping.
+    pub fn up(name: &str, subnet: &str, nodes: usize) -> Option<Scratch> {
+        if !system::is_root() {
+            let why = "needs root (network namespaces)";
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "cluster tests must run in CI, but this {why}"
+            );
+            eprintln!("SKIPPED: {why}");
+            return None;
+        }
+        let state_dir =
+            std::env::temp_dir().join(format!("rift-scratch-{name}-{}", std::process::id()));
+        let spec = ClusterSpec {
+            name: name.into(),
+            nodes,
+            subnet: subnet.into(),
+            state_dir: state_dir.clone(),
+        };
+        let state = up(&spec).unwrap_or_else(|e| panic!("cluster {name}: {e}"));
+        Some(Scratch { state, state_dir })
+    }
+
+    pub fn dir(&self) -> StateDir {
+        StateDir(self.state_dir.clone())
+    }
+
+    /// The cluster's nodes, as the rest of rift reaches them.
+    pub fn inventory(&self) -> crate::Inventory {
+        crate::nodes::load_nodes_file(
+            &self.dir().nodes_file(),
+            &crate::nodes::Defaults::standard(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        match down(&self.state_dir) {
+            Ok(r) if r.errors.is_empty() => {}
+            Ok(r) => eprintln!("cluster down left errors: {:?}", r.errors),
+            Err(e) => eprintln!("cluster down: {e}"),
+        }
+        let _ = std::fs::remove_dir_all(&self.state_dir);
+    }
+}

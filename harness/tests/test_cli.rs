@@ -7,34 +7,25 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct Cluster(tempfile::TempDir);
+/// A cluster, and a working directory for rift's results.
+struct Cluster(tempfile::TempDir, control::cluster::Scratch);
 
 impl Cluster {
     fn up(id: u8) -> Option<Cluster> {
-        if !nix::unistd::geteuid().is_root() {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "must run in CI (as root)"
-            );
-            eprintln!("SKIPPED: needs root (network namespaces)");
-            return None;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let spec = control::cluster::ClusterSpec {
-            name: format!("tc{id}"),
-            nodes: 3,
-            subnet: format!("10.205.{id}.0/24"),
-            state_dir: dir.path().join("cluster"),
-        };
-        control::cluster::up(&spec).unwrap();
-        Some(Cluster(dir))
+        let scratch =
+            control::cluster::Scratch::up(&format!("tc{id}"), &format!("10.205.{id}.0/24"), 3)?;
+        Some(Cluster(tempfile::tempdir().unwrap(), scratch))
+    }
+
+    fn state_dir(&self) -> &Path {
+        &self.1.state_dir
     }
 
     fn rift(&self, extra: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_rift"));
         c.current_dir(self.0.path())
             .args(["test", "--local", "--cluster-state-dir"])
-            .arg(self.0.path().join("cluster"))
+            .arg(self.state_dir())
             .args([
                 "--db",
                 "ecstore",
@@ -52,12 +43,6 @@ impl Cluster {
 
     fn run_dir(&self) -> std::path::PathBuf {
         std::fs::canonicalize(self.0.path().join("results/latest")).unwrap()
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = control::cluster::down(&self.0.path().join("cluster"));
     }
 }
 
@@ -311,12 +296,12 @@ fn twenty_runs_killed_with_faults_active_are_all_undone_by_rift_heal() {
         std::thread::sleep(Duration::from_millis((lcg >> 33) % 1200));
         child.kill().unwrap(); // SIGKILL: no chance to clean up
         child.wait().unwrap();
-        let before = leftovers(4).len() + clock_offsets(c.0.path()).len();
+        let before = leftovers(4).len() + clock_offsets(c.state_dir()).len();
         healed_something += usize::from(before > 0);
 
         let out = Command::new(env!("CARGO_BIN_EXE_rift"))
             .args(["heal", "--local", "--cluster-state-dir"])
-            .arg(c.0.path().join("cluster"))
+            .arg(c.state_dir())
             .output()
             .unwrap();
         assert_eq!(
@@ -327,7 +312,7 @@ fn twenty_runs_killed_with_faults_active_are_all_undone_by_rift_heal() {
         );
         assert_eq!(leftovers(4), Vec::<String>::new(), "round {round}");
         assert_eq!(
-            clock_offsets(c.0.path()),
+            clock_offsets(c.state_dir()),
             Vec::<String>::new(),
             "round {round}"
         );

@@ -4,8 +4,7 @@
 //! all 5 nodes (every node's iptables command has returned), and the same for heal; 100 rounds.
 #![allow(clippy::unwrap_used)]
 
-use control::cluster::{self, ClusterSpec, StateDir};
-use control::nodes::{Defaults, load_nodes_file};
+use control::cluster::Scratch;
 use nemeses::faults::{Faults, Ledger};
 use nemeses::grudge::{self, Topology};
 use std::sync::Arc;
@@ -17,23 +16,11 @@ fn quantile(xs: &mut [Duration], q: f64) -> Duration {
 }
 
 fn main() {
-    if !nix::unistd::geteuid().is_root() {
-        println!("SKIPPED: needs root (network namespaces)");
+    let Some(cluster) = Scratch::up("nbench", "10.208.0.0/24", 5) else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let spec = ClusterSpec {
-        name: "nbench".into(),
-        nodes: 5,
-        subnet: "10.208.0.0/24".into(),
-        state_dir: dir.path().join("cluster"),
     };
-    cluster::up(&spec).unwrap();
-    let inv = load_nodes_file(
-        &StateDir(spec.state_dir.clone()).nodes_file(),
-        &Defaults::standard(),
-    )
-    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let inv = cluster.inventory();
     let faults = Faults {
         remotes: control::connect_all(&inv).unwrap(),
         ledger: Arc::new(Ledger::open(&dir.path().join("faults.json")).unwrap()),
@@ -68,5 +55,4 @@ fn main() {
         ms(quantile(&mut heal, 0.5)),
         ms(quantile(&mut heal, 0.99))
     );
-    cluster::down(&spec.state_dir).unwrap();
 }

@@ -1,8 +1,7 @@
 //! Partitions, packet loss and clock offsets on a real local cluster (root; CI runs these).
 #![allow(clippy::unwrap_used)]
 
-use control::cluster::{self, ClusterSpec, StateDir};
-use control::nodes::{Defaults, load_nodes_file};
+use control::cluster::Scratch;
 use control::{Cmd, Remote, SshNode};
 use nemeses::faults::{Faults, Ledger};
 use nemeses::grudge::{self, Topology};
@@ -15,36 +14,13 @@ struct Cluster {
     faults: Faults,
     rt: tokio::runtime::Runtime,
     ips: BTreeMap<String, String>,
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = cluster::down(&self.dir.path().join("cluster"));
-    }
+    _cluster: Scratch,
 }
 
 fn cluster(id: u8, n: usize) -> Option<Cluster> {
-    if !nix::unistd::geteuid().is_root() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "must run in CI (as root)"
-        );
-        eprintln!("SKIPPED: needs root (network namespaces)");
-        return None;
-    }
+    let scratch = Scratch::up(&format!("nm{id}"), &format!("10.207.{id}.0/24"), n)?;
+    let inv = scratch.inventory();
     let dir = tempfile::tempdir().unwrap();
-    let spec = ClusterSpec {
-        name: format!("nm{id}"),
-        nodes: n,
-        subnet: format!("10.207.{id}.0/24"),
-        state_dir: dir.path().join("cluster"),
-    };
-    cluster::up(&spec).unwrap();
-    let inv = load_nodes_file(
-        &StateDir(spec.state_dir).nodes_file(),
-        &Defaults::standard(),
-    )
-    .unwrap();
     let remotes: Vec<Arc<SshNode>> = control::connect_all(&inv).unwrap();
     let ledger = Arc::new(Ledger::open(&dir.path().join("faults.json")).unwrap());
     let ips = inv
@@ -57,6 +33,7 @@ fn cluster(id: u8, n: usize) -> Option<Cluster> {
         faults: Faults { remotes, ledger },
         rt: tokio::runtime::Runtime::new().unwrap(),
         ips,
+        _cluster: scratch,
     })
 }
 

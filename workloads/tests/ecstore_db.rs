@@ -2,8 +2,7 @@
 //! clients: setup, readiness, kill and restart, pause and resume, logs, clock skew, teardown.
 #![allow(clippy::unwrap_used)]
 
-use control::cluster::{self, ClusterSpec, StateDir};
-use control::nodes::{Defaults, load_nodes_file};
+use control::cluster::Scratch;
 use control::{Cmd, Db, Remote, SshNode};
 use history::{OpType, Value};
 use std::sync::Arc;
@@ -14,41 +13,18 @@ struct Cluster {
     dir: tempfile::TempDir,
     remotes: Vec<Arc<SshNode>>,
     nodes: Vec<control::Node>,
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = cluster::down(&self.dir.path().join("cluster"));
-    }
+    _cluster: Scratch,
 }
 
 fn cluster(id: u8, n: usize) -> Option<Cluster> {
-    if !nix::unistd::geteuid().is_root() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "must run in CI (as root)"
-        );
-        eprintln!("SKIPPED: needs root (network namespaces)");
-        return None;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let spec = ClusterSpec {
-        name: format!("wl{id}"),
-        nodes: n,
-        subnet: format!("10.204.{id}.0/24"),
-        state_dir: dir.path().join("cluster"),
-    };
-    cluster::up(&spec).unwrap();
-    let inv = load_nodes_file(
-        &StateDir(spec.state_dir).nodes_file(),
-        &Defaults::standard(),
-    )
-    .unwrap();
+    let scratch = Scratch::up(&format!("wl{id}"), &format!("10.204.{id}.0/24"), n)?;
+    let inv = scratch.inventory();
     let remotes = control::connect_all(&inv).unwrap();
     Some(Cluster {
-        dir,
+        dir: tempfile::tempdir().unwrap(),
         remotes,
         nodes: inv.nodes,
+        _cluster: scratch,
     })
 }
 
@@ -147,7 +123,7 @@ fn ecstore_runs_under_its_db_and_clients_report_definite_and_indefinite_failures
 }
 
 #[test]
-fn a_clock_offset_file_skews_ecstore_on_a_node_while_it_runs() {
+fn bump_strobe_and_reset_show_in_a_skewed_ecstores_own_time() {
     let Some(c) = cluster(2, 1) else { return };
     if !nemeses::clock::supported() {
         eprintln!("SKIPPED: per-process clock skew needs x86-64 Linux");
@@ -160,16 +136,21 @@ fn a_clock_offset_file_skews_ecstore_on_a_node_while_it_runs() {
     rt.block_on(node.upload(&library, &format!("{dir}/librift_clock.so")))
         .unwrap();
     let offset = format!("{dir}/clock-offset");
-    rt.block_on(node.run(&Cmd::new("sh").args(["-c", "echo 0 > \"$1\"", "sh", &offset])))
-        .unwrap();
+    let ledger = nemeses::faults::Ledger::open(&c.dir.path().join("faults.json")).unwrap();
+    let faults = nemeses::faults::Faults {
+        remotes: c.remotes.clone(),
+        ledger: Arc::new(ledger),
+    };
+    rt.block_on(faults.set_clock("n1", &offset, 0)).unwrap();
     let mut db = EcstoreDb::new(locate_binary().unwrap());
     db.env = vec![
-        ("LD_PRELOAD".into(), format!("{dir}/librift_clock.so")),
-        (nemeses::clock::OFFSET_ENV.into(), offset.clone()),
+        ("LD_PRELOAD".into(), "./librift_clock.so".into()),
+        (nemeses::clock::OFFSET_ENV.into(), "./clock-offset".into()),
     ];
     rt.block_on(db.setup(node, &c.nodes)).unwrap();
     await_ready(&rt, &db, node);
 
+    // ecstore's /time: its realtime clock as the process sees it, against ours.
     let skew = || {
         let body: serde_json::Value = rt.block_on(async {
             reqwest::get(format!("{}/time", db.url(&c.nodes[0])))
@@ -186,13 +167,44 @@ fn a_clock_offset_file_skews_ecstore_on_a_node_while_it_runs() {
         (body["wall_ns"].as_i64().unwrap() - now) as f64 / 1e9
     };
     assert!(skew().abs() < 1.0);
-    rt.block_on(node.run(&Cmd::new("sh").args(["-c", "echo -7000000000 > \"$1\"", "sh", &offset])))
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(50));
-    let s = skew();
-    assert!(
-        (s + 7.0).abs() < 1.0,
-        "ecstore's clock should be 7 s behind, is {s}"
-    );
+
+    rt.block_on(faults.set_clock("n1", &offset, -7_000_000_000))
+        .unwrap(); // bump: 7 s behind
+    std::thread::sleep(Duration::from_millis(30));
+    assert!((skew() + 7.0).abs() < 1.0, "bumped: {}", skew());
+
+    // Strobe +20 s / 0 every 100 ms for 1.5 s: ecstore's time flips between the two.
+    let strobing = {
+        let (faults, offset) = (faults.clone(), offset.clone());
+        rt.spawn(async move {
+            faults
+                .strobe(
+                    "n1",
+                    &offset,
+                    20_000_000_000,
+                    Duration::from_millis(100),
+                    Duration::from_millis(1500),
+                )
+                .await
+        })
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..25 {
+        let s = skew();
+        seen.insert(if (s - 20.0).abs() < 2.0 {
+            "ahead"
+        } else if s.abs() < 2.0 {
+            "true"
+        } else {
+            "other"
+        });
+        std::thread::sleep(Duration::from_millis(40));
+    }
+    rt.block_on(strobing).unwrap().unwrap();
+    assert!(seen.contains("ahead") && seen.contains("true"), "{seen:?}");
+
+    rt.block_on(faults.heal_all()).unwrap(); // reset
+    std::thread::sleep(Duration::from_millis(30));
+    assert!(skew().abs() < 1.0, "reset: {}", skew());
     rt.block_on(db.teardown(node)).unwrap();
 }

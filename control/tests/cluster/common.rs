@@ -1,5 +1,5 @@
-use control::cluster::{self, ClusterSpec, ClusterState, StateDir};
-use control::nodes::{Defaults, Inventory, load_nodes_file};
+use control::cluster::{ClusterState, Scratch};
+use control::nodes::Inventory;
 use control::{Cmd, Output, Remote, SshNode};
 use std::sync::Arc;
 use tokio::runtime::Runtime;
@@ -11,61 +11,27 @@ pub struct TestCluster {
     pub inventory: Inventory,
     pub remotes: Vec<Arc<SshNode>>,
     pub rt: Runtime,
-}
-
-/// Why this machine cannot run cluster tests, if it cannot.
-fn unable() -> Option<String> {
-    if !nix::unistd::geteuid().is_root() {
-        return Some("needs root (network namespaces)".into());
-    }
-    match std::process::Command::new("ip")
-        .args(["netns", "list"])
-        .output()
-    {
-        Ok(o) if o.status.success() => None,
-        Ok(o) => Some(format!(
-            "ip netns does not work: {}",
-            String::from_utf8_lossy(&o.stderr)
-        )),
-        Err(e) => Some(format!("no ip command: {e}")),
-    }
+    scratch: Scratch,
 }
 
 impl TestCluster {
     /// `id` makes the cluster's names and subnet unique among tests running at once.
     pub fn up(id: u8, nodes: usize) -> Option<TestCluster> {
-        if let Some(why) = unable() {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("cluster tests must run in CI, but: {why}");
-            }
-            eprintln!("SKIPPED: {why}");
-            return None;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let spec = ClusterSpec {
-            name: format!("rt{id}"),
-            nodes,
-            subnet: format!("10.201.{id}.0/24"),
-            state_dir: dir.path().join("cluster"),
-        };
-        let state = cluster::up(&spec).unwrap_or_else(|e| panic!("cluster up: {e}"));
-        let inventory = load_nodes_file(
-            &StateDir(spec.state_dir.clone()).nodes_file(),
-            &Defaults::standard(),
-        )
-        .unwrap();
+        let scratch = Scratch::up(&format!("rt{id}"), &format!("10.201.{id}.0/24"), nodes)?;
+        let inventory = scratch.inventory();
         let remotes = control::connect_all(&inventory).unwrap();
         Some(TestCluster {
-            dir,
-            state,
+            dir: tempfile::tempdir().unwrap(),
+            state: scratch.state.clone(),
             inventory,
             remotes,
             rt: Runtime::new().unwrap(),
+            scratch,
         })
     }
 
     pub fn state_dir(&self) -> std::path::PathBuf {
-        self.dir.path().join("cluster")
+        self.scratch.state_dir.clone()
     }
 
     /// Runs a command on node `i` (0-based), which must succeed.
@@ -86,18 +52,5 @@ impl TestCluster {
             )
             .unwrap();
         out.success()
-    }
-}
-
-impl Drop for TestCluster {
-    fn drop(&mut self) {
-        let report = cluster::down(&self.state_dir());
-        if let Ok(r) = &report {
-            assert!(
-                r.errors.is_empty() || std::thread::panicking(),
-                "down: {:?}",
-                r.errors
-            );
-        }
     }
 }

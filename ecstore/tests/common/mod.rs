@@ -1,7 +1,7 @@
 //! Real ecstore processes, one per network namespace of a local cluster, and real partitions.
 #![allow(dead_code)]
 
-use control::cluster::{self, ClusterSpec, ClusterState};
+use control::cluster::{ClusterState, Scratch};
 use serde_json::{Value, json};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -14,44 +14,24 @@ pub struct Nodes {
     pub procs: Vec<Option<Child>>,
     pub http: reqwest::Client,
     pub rt: tokio::runtime::Runtime,
-}
-
-fn unable() -> Option<String> {
-    if !nix::unistd::geteuid().is_root() {
-        return Some("needs root (network namespaces)".into());
-    }
-    None
+    _cluster: Scratch,
 }
 
 impl Nodes {
     /// A cluster of `n` namespaces (no ecstore started yet); `None` (with a reason) when this
     /// machine cannot make one, which CI never accepts.
     pub fn new(id: u8, n: usize) -> Option<Nodes> {
-        if let Some(why) = unable() {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "must run in CI: {why}"
-            );
-            eprintln!("SKIPPED: {why}");
-            return None;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let spec = ClusterSpec {
-            name: format!("ec{id}"),
-            nodes: n,
-            subnet: format!("10.203.{id}.0/24"),
-            state_dir: dir.path().join("cluster"),
-        };
-        let state = cluster::up(&spec).unwrap_or_else(|e| panic!("{e}"));
+        let scratch = Scratch::up(&format!("ec{id}"), &format!("10.203.{id}.0/24"), n)?;
         Some(Nodes {
-            dir,
+            dir: tempfile::tempdir().unwrap(),
             procs: (0..n).map(|_| None).collect(),
-            state,
+            state: scratch.state.clone(),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(5))
                 .build()
                 .unwrap(),
             rt: tokio::runtime::Runtime::new().unwrap(),
+            _cluster: scratch,
         })
     }
 
@@ -226,8 +206,7 @@ impl Nodes {
 
 impl Drop for Nodes {
     fn drop(&mut self) {
-        // Processes die with the namespaces; reap the `ip netns exec` children we spawned.
-        let _ = cluster::down(&self.dir.path().join("cluster"));
+        // The ecstore processes (`ip netns exec` runs them in place); the cluster goes after.
         for child in self.procs.iter_mut().flatten() {
             let _ = child.kill();
             let _ = child.wait();
