@@ -120,7 +120,7 @@ pub struct ClusterPlace {
 }
 
 /// Which nodes, and how to reach them (as Jepsen's flags).
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct NodeArgs {
     /// Comma-separated hosts (host or host:port).
     #[arg(long, conflicts_with_all = ["nodes_file", "local"])]

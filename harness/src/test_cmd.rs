@@ -107,7 +107,7 @@ fn resolve_plan(args: &TestArgs) -> Result<TestPlan, plan::PlanError> {
 
 /// The nodes, making the local cluster when it is asked for and none is up.
 fn inventory(plan: &TestPlan, args: &TestArgs) -> Result<control::Inventory> {
-    let mut node_args = clone_node_args(&args.nodes);
+    let mut node_args = args.nodes.clone();
     match &plan.nodes {
         NodeSource::List(list) => node_args.nodes = Some(list.clone()),
         NodeSource::File(file) => node_args.nodes_file = Some(file.clone()),
@@ -128,19 +128,6 @@ fn inventory(plan: &TestPlan, args: &TestArgs) -> Result<control::Inventory> {
         }
     }
     crate::nodes::inventory(&node_args)
-}
-
-fn clone_node_args(a: &crate::cli::NodeArgs) -> crate::cli::NodeArgs {
-    crate::cli::NodeArgs {
-        nodes: a.nodes.clone(),
-        nodes_file: a.nodes_file.clone(),
-        local: a.local,
-        cluster_state_dir: a.cluster_state_dir.clone(),
-        username: a.username.clone(),
-        ssh_private_key: a.ssh_private_key.clone(),
-        known_hosts: a.known_hosts.clone(),
-        accept_new_host_keys: a.accept_new_host_keys,
-    }
 }
 
 async fn run_one(plan: &TestPlan, args: &TestArgs, interrupted: Arc<AtomicUsize>) -> Result<Exit> {

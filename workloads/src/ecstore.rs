@@ -71,11 +71,7 @@ impl EcstoreDb {
     }
 
     pub fn url(&self, node: &Node) -> String {
-        if node.host.contains(':') {
-            format!("http://[{}]:{}", node.host, self.port)
-        } else {
-            format!("http://{}:{}", node.host, self.port)
-        }
+        node_url(node, self.port)
     }
 
     fn start_script(&self, node: &Node, nodes: &[Node]) -> String {
@@ -338,6 +334,15 @@ impl EcstoreClient {
     }
 }
 
+/// The base URL of the ecstore on a node.
+pub fn node_url(node: &Node, port: u16) -> String {
+    if node.host.contains(':') {
+        format!("http://[{}]:{}", node.host, port)
+    } else {
+        format!("http://{}:{}", node.host, port)
+    }
+}
+
 /// The ecstore workloads: single-key operations on each data type.
 pub fn workload(name: &str, db: &EcstoreDb) -> Option<Box<dyn Workload>> {
     let kind = match name {
@@ -440,14 +445,10 @@ impl Workload for EcstoreWorkload {
     }
 
     fn client(&self, node: &Node, timeout: Duration) -> Box<dyn Client> {
-        let url = EcstoreDb {
-            port: self.port,
-            ..EcstoreDb::new(PathBuf::new())
-        }
-        .url(node);
+        let client = EcstoreClient::new(&node_url(node, self.port), timeout);
         Box::new(EcstoreWorkloadClient {
             kind: self.kind,
-            client: EcstoreClient::new(&url, timeout),
+            client,
         })
     }
 
