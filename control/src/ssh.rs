@@ -362,6 +362,27 @@ impl SshNode {
         }
     }
 
+    /// The command line for this node's user (sudo reading a password when there is one).
+    fn render(&self, cmd: &Cmd, sudo_password: bool) -> Result<String, RemoteError> {
+        cmd.render(&self.node.user, sudo_password)
+            .map_err(|e| RemoteError::Command {
+                node: self.node.name.clone(),
+                source: e,
+            })
+    }
+
+    /// Errors of files on the controller's side of a copy, naming the node and the file.
+    fn local_io<'a>(
+        &'a self,
+        path: &'a Path,
+    ) -> impl Fn(std::io::Error) -> RemoteError + Copy + 'a {
+        move |e| RemoteError::LocalIo {
+            node: self.node.name.clone(),
+            path: path.to_path_buf(),
+            source: e,
+        }
+    }
+
     /// Closes every pooled connection.
     pub async fn close(&self) {
         let conns = std::mem::take(&mut *self.pool.lock().await);
@@ -394,12 +415,7 @@ impl Remote for SshNode {
             .sudo_password
             .as_deref()
             .filter(|_| cmd.uses_sudo(&self.node.user));
-        let line = cmd
-            .render(&self.node.user, password.is_some())
-            .map_err(|e| RemoteError::Command {
-                node: self.node.name.clone(),
-                source: e,
-            })?;
+        let line = self.render(cmd, password.is_some())?;
         let mut stdin: Vec<u8> = password
             .map(|p| format!("{p}\n").into_bytes())
             .unwrap_or_default();
@@ -415,11 +431,7 @@ impl Remote for SshNode {
     }
 
     async fn upload(&self, local: &Path, remote_path: &str) -> Result<u64, RemoteError> {
-        let local_io = |e| RemoteError::LocalIo {
-            node: self.node.name.clone(),
-            path: local.to_path_buf(),
-            source: e,
-        };
+        let local_io = self.local_io(local);
         let mut file = tokio::fs::File::open(local).await.map_err(local_io)?;
         let size = file.metadata().await.map_err(local_io)?.len();
         // Written beside the target and renamed over it, so no reader sees half a file; the
@@ -436,12 +448,7 @@ impl Remote for SshNode {
             d = quote(remote_path)
         );
         let cmd = Cmd::script(script);
-        let line = cmd
-            .render(&self.node.user, false)
-            .map_err(|e| RemoteError::Command {
-                node: self.node.name.clone(),
-                source: e,
-            })?;
+        let line = self.render(&cmd, false)?;
         let limit = self.ctx.command_timeout;
         let mut stdout = Vec::new();
         let reader: &mut (dyn AsyncRead + Unpin + Send) = &mut file;
@@ -474,20 +481,11 @@ impl Remote for SshNode {
     }
 
     async fn download(&self, remote_path: &str, local: &Path) -> Result<u64, RemoteError> {
-        let local_io = |e| RemoteError::LocalIo {
-            node: self.node.name.clone(),
-            path: local.to_path_buf(),
-            source: e,
-        };
+        let local_io = self.local_io(local);
         let tmp = local.with_extension("rift-download");
         let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(local_io)?);
         let cmd = Cmd::new("cat").arg(remote_path);
-        let line = cmd
-            .render(&self.node.user, false)
-            .map_err(|e| RemoteError::Command {
-                node: self.node.name.clone(),
-                source: e,
-            })?;
+        let line = self.render(&cmd, false)?;
         let shown = format!("download {remote_path}");
         let output = self
             .run_line(
