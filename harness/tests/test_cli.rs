@@ -118,19 +118,28 @@ fn a_short_run_leaves_a_complete_run_directory_and_exits_with_the_verdict() {
 }
 
 #[test]
-fn sigint_ends_the_run_early_but_still_reads_downloads_logs_tears_down_and_reports() {
+fn sigint_ends_the_run_early_but_still_heals_reads_downloads_logs_tears_down_and_reports() {
     let Some(c) = Cluster::up(2) else { return };
     let child = c
-        .rift(&["--workload", "counter", "--time-limit", "60"])
+        .rift(&[
+            "--workload",
+            "counter",
+            "--time-limit",
+            "60",
+            "--nemesis",
+            "partition,clock",
+            "--nemesis-interval",
+            "0.5",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Once the run directory holds operations, interrupt.
+    // Once a fault has been injected, interrupt.
     let start = Instant::now();
     loop {
         let history = c.0.path().join("results/latest/history.jsonl");
-        if std::fs::metadata(&history).is_ok_and(|m| m.len() > 2000) {
+        if std::fs::read_to_string(&history).is_ok_and(|h| h.contains("\"f\":\"start-")) {
             break;
         }
         assert!(
@@ -165,6 +174,14 @@ fn sigint_ends_the_run_early_but_still_reads_downloads_logs_tears_down_and_repor
     assert_eq!(results["run"]["interrupted"], true);
     assert_eq!(finals_by_node(&run).len(), 3, "final reads from every node");
     assert_eq!(ecstore_processes(2), 0, "the store was torn down");
+    // Interrupted mid-fault or not, every fault was healed on the way out.
+    assert_eq!(leftovers(2), Vec::<String>::new());
+    assert_eq!(clock_offsets(c.state_dir()), Vec::<String>::new());
+    let history = std::fs::read_to_string(run.join("history.jsonl")).unwrap();
+    assert!(
+        history.contains("\"f\":\"heal\""),
+        "the heal is in the history"
+    );
 }
 
 #[test]
