@@ -8,8 +8,10 @@
 //! Checkers consume ops one at a time ([`Checker::observe`]) so that a history far larger than
 //! memory can be checked in one pass, by every checker at once ([`check`]).
 
+mod set;
 mod stats;
 
+pub use set::SetChecker;
 pub use stats::Stats;
 
 use history::Op;
@@ -129,12 +131,13 @@ pub trait Checker {
 }
 
 /// Every checker rift has, by name.
-pub const NAMES: &[&str] = &["stats"];
+pub const NAMES: &[&str] = &["stats", "set"];
 
 /// A fresh checker by its stable name.
 pub fn by_name(name: &str) -> Option<Box<dyn Checker>> {
     match name {
         "stats" => Some(Box::new(Stats::default())),
+        "set" => Some(Box::new(SetChecker::default())),
         _ => None,
     }
 }

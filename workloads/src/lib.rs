@@ -31,7 +31,7 @@ pub const WORKLOADS: &[WorkloadInfo] = &[
     WorkloadInfo {
         name: "set",
         about: "adds of unique elements, then reads of the whole set",
-        checkers: &["stats"],
+        checkers: &["stats", "set"],
     },
     WorkloadInfo {
         name: "counter",
