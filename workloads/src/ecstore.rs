@@ -70,6 +70,11 @@ impl EcstoreDb {
         format!("{}/ecstore", node.workdir)
     }
 
+    /// The file holding the running store's PID on a node.
+    fn pid_path(node: &Node) -> String {
+        format!("{}/ecstore.pid", Self::dir(node))
+    }
+
     pub fn url(&self, node: &Node) -> String {
         node_url(node, self.port)
     }
@@ -112,7 +117,7 @@ impl EcstoreDb {
     }
 
     fn signal(node: &SshNode, signal: &str) -> Cmd {
-        let pid = format!("{}/ecstore.pid", Self::dir(node.node()));
+        let pid = Self::pid_path(node.node());
         Cmd::script(format!(
             "p=$(cat {pid} 2>/dev/null) && kill -{signal} \"$p\" 2>/dev/null; true",
             pid = quote(&pid)
@@ -148,7 +153,7 @@ impl Db for EcstoreDb {
             node.run(&Cmd::new("rm").args([
                 "-rf",
                 &format!("{dir}/data"),
-                &format!("{dir}/ecstore.pid"),
+                &Self::pid_path(node.node()),
             ]))
             .await?;
             Ok(())
@@ -172,7 +177,7 @@ impl Db for EcstoreDb {
             // SIGCONT first, so that a paused process can die; then wait until it is gone.
             node.run(&Self::signal(node, "CONT")).await?;
             node.run(&Self::signal(node, "KILL")).await?;
-            let pid = format!("{}/ecstore.pid", Self::dir(node.node()));
+            let pid = Self::pid_path(node.node());
             node.run(&Cmd::script(format!(
                 "p=$(cat {pid} 2>/dev/null) || exit 0; for i in $(seq 100); do kill -0 \"$p\" 2>/dev/null || exit 0; sleep 0.02; done; exit 1",
                 pid = quote(&pid)
@@ -200,8 +205,8 @@ impl Db for EcstoreDb {
             let dir = Self::dir(node.node());
             let alive = node
                 .exec(&Cmd::script(format!(
-                    "kill -0 \"$(cat {}/ecstore.pid 2>/dev/null)\" 2>/dev/null",
-                    quote(&dir)
+                    "kill -0 \"$(cat {} 2>/dev/null)\" 2>/dev/null",
+                    quote(&Self::pid_path(node.node()))
                 )))
                 .await?;
             if alive.success() {
@@ -228,7 +233,7 @@ impl Db for EcstoreDb {
     }
 
     fn pid_file(&self, node: &Node) -> Option<String> {
-        Some(format!("{}/ecstore.pid", Self::dir(node)))
+        Some(Self::pid_path(node))
     }
 }
 
