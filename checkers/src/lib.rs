@@ -1,16 +1,30 @@
 //! Pure analyses of a history: given the same ops, the same verdict, every time.
 //!
 //! Owns: the verdict model ([`Validity`], [`CheckResult`], [`Anomaly`]), the [`Checker`] trait,
-//! and the checkers themselves — `stats` now; convergence, lost updates (set, counter,
-//! register), idempotency, session guarantees and the Elle-like cycle checker as they land.
+//! and the checkers themselves: `stats`, `set`, `convergence`, `counter`, `register` (lost
+//! updates), `idempotency`, `session` (the four session guarantees); the Elle-like cycle checker
+//! is to come.
 //! No I/O, no clocks, no threads: the harness reads, checkers judge.
 //!
 //! Checkers consume ops one at a time ([`Checker::observe`]) so that a history far larger than
 //! memory can be checked in one pass, by every checker at once ([`check`]).
 
+mod convergence;
+mod counter;
+mod idempotency;
+mod register;
+mod session;
 mod set;
 mod stats;
+#[cfg(test)]
+mod testing;
+mod util;
 
+pub use convergence::Convergence;
+pub use counter::Counter;
+pub use idempotency::Idempotency;
+pub use register::Register;
+pub use session::{GUARANTEES, Session};
 pub use set::SetChecker;
 pub use stats::Stats;
 
@@ -131,13 +145,26 @@ pub trait Checker {
 }
 
 /// Every checker rift has, by name.
-pub const NAMES: &[&str] = &["stats", "set"];
+pub const NAMES: &[&str] = &[
+    "stats",
+    "set",
+    "convergence",
+    "counter",
+    "register",
+    "idempotency",
+    "session",
+];
 
 /// A fresh checker by its stable name.
 pub fn by_name(name: &str) -> Option<Box<dyn Checker>> {
     match name {
         "stats" => Some(Box::new(Stats::default())),
         "set" => Some(Box::new(SetChecker::default())),
+        "convergence" => Some(Box::new(Convergence::default())),
+        "counter" => Some(Box::new(Counter::default())),
+        "register" => Some(Box::new(Register::default())),
+        "idempotency" => Some(Box::new(Idempotency::default())),
+        "session" => Some(Box::new(Session::default())),
         _ => None,
     }
 }

@@ -1,6 +1,7 @@
 //! `set`: Jepsen's set-full analysis of adds of unique integers and reads of the whole set.
 //!
-//! Every element is judged on its own:
+//! Values are `add x` / `read [x ...]` on one set, or `add [k x]` / `read [k [x ...]]` on many
+//! (Jepsen's independent keys). Every element is judged on its own:
 //! - `lost`: its add was acknowledged, yet a node's last final read (after every fault was healed
 //!   and the replicas had time to agree) lacks it; without final reads, the last read of the
 //!   history stands in for them.
@@ -8,52 +9,150 @@
 //!   Final reads do not count: they read one replica each while the replicas converge, and how
 //!   long that takes is the convergence checker's business.
 //! - `never-read`: no read was invoked after its add completed, so nothing can be said.
-//! - `unexpected`: a read holds it, but no add of it was ever attempted.
+//! - `unexpected`: a read holds it, but no add of it had been attempted.
 //! - `duplicated`: a read holds it more than once.
 //!
 //! Visibility latency is, per acknowledged element, the time from the acknowledgement until a
 //! read on every node has shown it.
+//!
+//! One pass, in memory that grows with the elements added (about 70 bytes each), not with the
+//! reads: a read costs time in its size, plus the acknowledged elements it lacks.
 
-use crate::{Anomaly, CheckResult, Checker, Validity};
-use history::pairing::{OpenOps, Step};
-use history::{Op, OpType, Sym, Value};
+use crate::util::{Event, Findings, Keys, NodeBits, Pairer, ints, key_label, quantiles_ms};
+use crate::{CheckResult, Checker, Validity};
+use history::{Op, OpType, Process, Sym};
 use serde_json::json;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-/// Witnesses listed per anomaly kind (all are counted).
-const WITNESSES: usize = 10;
-
-#[derive(Debug, Default)]
-struct Element {
-    add_invoke: Option<(u64, u64)>, // (index, time)
-    acked: Option<(u64, u64)>,      // completion (index, time)
-    indeterminate: bool,
-    /// Per node, when a read there first showed it.
-    first_seen: BTreeMap<Sym, u64>,
-    /// (index of a read invoked after the ack that lacked it).
-    stale_read: Option<u64>,
-    /// The last final read (index) that lacked it, and whether any final read held it.
-    missing_in_final: Option<u64>,
-}
+const NONE: u64 = u64::MAX;
 
 #[derive(Debug)]
-struct Read {
-    index: u64,
-    invoke_time: u64,
-    time: u64,
-    node: Option<Sym>,
-    is_final: bool,
-    elements: Vec<i64>,
+struct Element {
+    x: i64,
+    add_invoke: u64,
+    ack_index: u64,
+    ack_time: u64,
+    indeterminate: bool,
+    /// Nodes whose reads have shown it, and when the last of them first did.
+    seen_on: u64,
+    seen: bool,
+    visible_time: u64,
+    /// The first read invoked after the ack that lacked it.
+    stale_read: u64,
+}
+
+#[derive(Debug, Default)]
+struct KeyState {
+    ids: HashMap<i64, u32>,
+    elements: Vec<Element>,
+    /// Element ids in the order their adds were acknowledged.
+    acked: Vec<u32>,
+    /// Per node, the last final read: (index, what it held).
+    last_final: BTreeMap<Option<Sym>, (u64, HashSet<i64>)>,
+    /// The last read of the history that was not a final read.
+    last_read: Option<(u64, HashSet<i64>)>,
+    /// Index of the last read invoked.
+    last_read_invoke: Option<u64>,
 }
 
 #[derive(Debug, Default)]
 pub struct SetChecker {
-    position: u64,
-    open: OpenOps,
-    invokes: BTreeMap<u64, (u64, u64)>, // position -> (index, time) of open invocations
-    elements: BTreeMap<i64, Element>,
-    reads: Vec<Read>,
-    duplicated: Vec<(i64, u64)>,
+    pairer: Pairer,
+    keys: Keys,
+    per_key: Vec<KeyState>,
+    nodes: NodeBits,
+    /// Open reads: how many adds of their key had been acknowledged when they were invoked.
+    acked_at_invoke: HashMap<Process, usize>,
+    reads: u64,
+    findings: Findings,
+    scratch: HashSet<i64>,
+}
+
+impl SetChecker {
+    fn key(&mut self, key: &history::Value) -> usize {
+        let id = self.keys.id(key) as usize;
+        if id == self.per_key.len() {
+            self.per_key.push(KeyState::default());
+        }
+        id
+    }
+
+    fn element(&mut self, key: usize, x: i64, add_invoke: u64) -> &mut Element {
+        let state = &mut self.per_key[key];
+        let next = state.elements.len() as u32;
+        let id = *state.ids.entry(x).or_insert(next);
+        if id == next {
+            state.elements.push(Element {
+                x,
+                add_invoke,
+                ack_index: NONE,
+                ack_time: 0,
+                indeterminate: false,
+                seen_on: 0,
+                seen: false,
+                visible_time: 0,
+                stale_read: NONE,
+            });
+        }
+        &mut state.elements[id as usize]
+    }
+
+    fn read(&mut self, key: usize, op: &Op, invoke_index: u64, acked_before: usize, held: &[i64]) {
+        self.reads += 1;
+        let bit = self.nodes.bit(&op.node);
+        let label = key_label(self.keys.value(key as u32));
+        let mut set = std::mem::take(&mut self.scratch);
+        set.clear();
+        let state = &mut self.per_key[key];
+        let mut present_acked = 0usize;
+        for &x in held {
+            if !set.insert(x) {
+                self.findings.note("duplicated", vec![op.index], || {
+                    format!(
+                        "Read op {} holds element {x} more than once; a set holds each element once.",
+                        op.index
+                    )
+                });
+                continue;
+            }
+            match state.ids.get(&x) {
+                Some(&id) => {
+                    let e = &mut state.elements[id as usize];
+                    e.seen = true;
+                    if e.seen_on & bit == 0 {
+                        e.seen_on |= bit;
+                        e.visible_time = op.time;
+                    }
+                    if e.ack_index != NONE && e.ack_index < invoke_index {
+                        present_acked += 1;
+                    }
+                }
+                None => self.findings.note("unexpected", vec![op.index], || {
+                    format!(
+                        "Read op {} holds element {x}{label}, which no add had attempted.",
+                        op.index
+                    )
+                }),
+            }
+        }
+        if !op.is_final && present_acked < acked_before {
+            for &id in &state.acked[..acked_before] {
+                let e = &mut state.elements[id as usize];
+                if e.stale_read == NONE && !set.contains(&e.x) {
+                    e.stale_read = op.index;
+                }
+            }
+        }
+        if op.is_final {
+            state.last_final.insert(op.node.clone(), (op.index, set));
+            self.scratch = HashSet::new();
+        } else {
+            self.scratch = match state.last_read.replace((op.index, set)) {
+                Some((_, old)) => old,
+                None => HashSet::new(),
+            };
+        }
+    }
 }
 
 impl Checker for SetChecker {
@@ -62,59 +161,59 @@ impl Checker for SetChecker {
     }
 
     fn observe(&mut self, op: &Op) {
-        let position = self.position;
-        self.position += 1;
-        if !op.process.is_client() {
-            return;
-        }
-        let Ok(step) = self.open.push(position, op) else {
+        let Some(event) = self.pairer.push(op) else {
             return;
         };
-        match step {
-            Step::Opened => {
-                self.invokes.insert(position, (op.index, op.time));
-                if &*op.f == "add"
-                    && let Some(x) = op.value.as_int()
-                {
-                    self.elements
-                        .entry(x)
-                        .or_default()
-                        .add_invoke
-                        .get_or_insert((op.index, op.time));
-                }
-            }
-            Step::Completed(invocation) => {
-                let (_, invoke_time) = self
-                    .invokes
-                    .remove(&invocation.position)
-                    .unwrap_or((0, op.time));
-                match (&*invocation.f, op.kind) {
-                    ("add", OpType::Ok) => {
-                        if let Some(x) = op.value.as_int() {
-                            self.elements.entry(x).or_default().acked = Some((op.index, op.time));
+        match event {
+            Event::Invoke(op) => {
+                let (key, inner) = crate::util::split_keyed(&op.value);
+                match &*op.f {
+                    "add" => {
+                        if let Some(x) = inner.as_int() {
+                            let key = self.key(&key);
+                            self.element(key, x, op.index);
                         }
                     }
-                    ("add", OpType::Info) => {
-                        if let Some(x) = op.value.as_int() {
-                            self.elements.entry(x).or_default().indeterminate = true;
+                    "read" => {
+                        let key = self.key(&key);
+                        let state = &mut self.per_key[key];
+                        state.last_read_invoke = Some(op.index);
+                        self.acked_at_invoke
+                            .insert(op.process.clone(), state.acked.len());
+                    }
+                    _ => {}
+                }
+            }
+            Event::Complete { invoked, op } => {
+                let acked_before = self.acked_at_invoke.remove(&op.process);
+                let (key, _) = crate::util::split_keyed(&invoked.value);
+                match (&*op.f, op.kind) {
+                    ("add", OpType::Ok | OpType::Info) => {
+                        let Some(x) = crate::util::split_keyed(&invoked.value).1.as_int() else {
+                            return;
+                        };
+                        let key = self.key(&key);
+                        let e = self.element(key, x, invoked.index);
+                        if op.kind == OpType::Info {
+                            e.indeterminate = true;
+                        } else if e.ack_index == NONE {
+                            e.ack_index = op.index;
+                            e.ack_time = op.time;
+                            let id = self.per_key[key].ids[&x];
+                            self.per_key[key].acked.push(id);
                         }
                     }
                     ("read", OpType::Ok) => {
-                        let elements: Vec<i64> = op
-                            .value
-                            .as_seq()
-                            .unwrap_or_default()
-                            .iter()
-                            .filter_map(Value::as_int)
-                            .collect();
-                        self.reads.push(Read {
-                            index: op.index,
-                            invoke_time,
-                            time: op.time,
-                            node: op.node.clone(),
-                            is_final: op.is_final,
-                            elements,
-                        });
+                        let (_, held) = crate::util::split_keyed(&op.value);
+                        let held = if invoked.value.is_nil() {
+                            ints(&op.value)
+                        } else {
+                            ints(held)
+                        };
+                        if let Some(held) = held {
+                            let key = self.key(&key);
+                            self.read(key, op, invoked.index, acked_before.unwrap_or(0), &held);
+                        }
                     }
                     _ => {}
                 }
@@ -122,187 +221,101 @@ impl Checker for SetChecker {
         }
     }
 
-    fn finish(mut self: Box<Self>) -> CheckResult {
-        let nodes: BTreeSet<Sym> = self.reads.iter().filter_map(|r| r.node.clone()).collect();
-        let any_final = self.reads.iter().any(|r| r.is_final);
-        // What is judged lost: each node's last final read (the final phase reads until the
-        // replicas agree, so earlier rounds may still be catching up); without final reads,
-        // the last read of the history.
-        let mut last_reads: BTreeMap<Option<Sym>, u64> = BTreeMap::new();
-        for r in self.reads.iter().filter(|r| r.is_final || !any_final) {
-            let key = if any_final { r.node.clone() } else { None };
-            let last = last_reads.entry(key).or_insert(r.index);
-            *last = (*last).max(r.index);
-        }
-        let judged_reads: BTreeSet<u64> = last_reads.into_values().collect();
-        let mut unexpected: BTreeMap<i64, u64> = BTreeMap::new();
-        for read in &self.reads {
-            let held: BTreeSet<i64> = read.elements.iter().copied().collect();
-            if held.len() < read.elements.len() {
-                let mut seen = BTreeSet::new();
-                for &x in &read.elements {
-                    if !seen.insert(x) {
-                        self.duplicated.push((x, read.index));
-                    }
-                }
-            }
-            for &x in &held {
-                match self.elements.get_mut(&x) {
-                    Some(e) => {
-                        if let Some(node) = &read.node {
-                            e.first_seen.entry(node.clone()).or_insert(read.time);
-                        }
-                    }
-                    None => {
-                        unexpected.entry(x).or_insert(read.index);
-                    }
-                }
-            }
-            let judged = judged_reads.contains(&read.index);
-            for (&x, e) in self.elements.iter_mut() {
-                if held.contains(&x) {
+    fn finish(self: Box<Self>) -> CheckResult {
+        let SetChecker {
+            keys,
+            per_key,
+            nodes,
+            reads,
+            mut findings,
+            ..
+        } = *self;
+        let any_final = per_key.iter().any(|k| !k.last_final.is_empty());
+        let all_nodes = nodes.all();
+        let (mut attempted, mut acked, mut never_read) = (0u64, 0u64, 0u64);
+        let mut latencies = Vec::new();
+        for (key, state) in per_key.iter().enumerate() {
+            let label = key_label(keys.value(key as u32));
+            // What is judged lost: each node's last final read (the final phase reads until
+            // the replicas agree, so earlier rounds may still be catching up); without final
+            // reads, the last read of the history.
+            let judged: Vec<&(u64, HashSet<i64>)> = if any_final {
+                state.last_final.values().collect()
+            } else {
+                state.last_read.iter().collect()
+            };
+            for e in &state.elements {
+                attempted += 1;
+                // Indexes follow time: a read invoked after op i has a larger index.
+                let read_after = |i: u64| state.last_read_invoke.is_some_and(|r| r > i);
+                if e.ack_index == NONE {
+                    never_read +=
+                        u64::from(e.indeterminate && !e.seen && !read_after(e.add_invoke));
                     continue;
                 }
-                if judged && e.acked.is_some() {
-                    e.missing_in_final = Some(read.index);
+                acked += 1;
+                let x = e.x;
+                let (add, ack) = (e.add_invoke, e.ack_index);
+                if let Some((read, _)) = judged.iter().rev().find(|(_, held)| !held.contains(&x)) {
+                    let read = *read;
+                    findings.note("lost", vec![add, ack, read], || {
+                        format!(
+                            "Element {x}{label} was added (op {add}) and the add was acknowledged \
+                             (op {ack}), but the {} read op {read} does not hold it: an \
+                             acknowledged write is gone.",
+                            if any_final { "final" } else { "last" }
+                        )
+                    });
+                } else if e.stale_read != NONE {
+                    let read = e.stale_read;
+                    findings.note("stale", vec![ack, read], || {
+                        format!(
+                            "Element {x}{label}'s add was acknowledged (op {ack}) before read op \
+                             {read} began, yet that read does not hold it; later reads do."
+                        )
+                    });
                 }
-                if let Some((_, ack_time)) = e.acked
-                    && !read.is_final
-                    && read.invoke_time > ack_time
-                    && e.stale_read.is_none()
-                {
-                    e.stale_read = Some(read.index);
+                if !read_after(e.ack_index) {
+                    never_read += 1;
+                }
+                if all_nodes != 0 && e.seen_on == all_nodes {
+                    latencies.push(e.visible_time.saturating_sub(e.ack_time));
                 }
             }
         }
-
-        let mut anomalies: BTreeMap<&'static str, Vec<Anomaly>> = BTreeMap::new();
-        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-        let mut note = |kind: &'static str, ops: Vec<u64>, explanation: String| {
-            *counts.entry(kind.to_owned()).or_default() += 1;
-            let list = anomalies.entry(kind).or_default();
-            if list.len() < WITNESSES {
-                list.push(Anomaly {
-                    kind: kind.to_owned(),
-                    ops,
-                    explanation,
-                });
-            }
-        };
-        let mut latencies = Vec::new();
-        let mut never_read = 0u64;
-        for (&x, e) in &self.elements {
-            let Some((ack_index, ack_time)) = e.acked else {
-                if e.indeterminate && !self.reads.iter().any(|r| r.elements.contains(&x)) {
-                    never_read += u64::from(
-                        !self
-                            .reads
-                            .iter()
-                            .any(|r| Some(r.invoke_time) > e.add_invoke.map(|a| a.1)),
-                    );
-                }
-                continue;
-            };
-            let add = e.add_invoke.map_or(ack_index, |a| a.0);
-            if let Some(read) = e.missing_in_final {
-                note(
-                    "lost",
-                    vec![add, ack_index, read],
-                    format!(
-                        "Element {x} was added (op {add}) and the add was acknowledged (op {ack_index}), \
-                     but the {} read op {read} does not hold it: an acknowledged write is gone.",
-                        if any_final { "final" } else { "last" }
-                    ),
-                );
-            } else if let Some(read) = e.stale_read {
-                note(
-                    "stale",
-                    vec![ack_index, read],
-                    format!(
-                        "Element {x}'s add was acknowledged (op {ack_index}) before read op {read} began, \
-                     yet that read does not hold it; later reads do."
-                    ),
-                );
-            }
-            if !self.reads.iter().any(|r| r.invoke_time > ack_time) {
-                never_read += 1;
-            }
-            if !nodes.is_empty() && nodes.iter().all(|n| e.first_seen.contains_key(n)) {
-                let visible = e.first_seen.values().max().copied().unwrap_or(ack_time);
-                latencies.push(visible.saturating_sub(ack_time));
-            }
-        }
-        for (&x, &read) in &unexpected {
-            note(
-                "unexpected",
-                vec![read],
-                format!("Read op {read} holds element {x}, which no add ever attempted."),
-            );
-        }
-        for &(x, read) in &self.duplicated {
-            note(
-                "duplicated",
-                vec![read],
-                format!(
-                    "Read op {read} holds element {x} more than once; a set holds each element once."
-                ),
-            );
-        }
-
-        let attempted = self
-            .elements
-            .values()
-            .filter(|e| e.add_invoke.is_some())
-            .count();
-        let acked = self.elements.values().filter(|e| e.acked.is_some()).count();
-        let found: u64 = counts.values().sum();
+        let found = findings.total();
         let valid = if found > 0 {
             Validity::False
-        } else if self.reads.is_empty() || acked == 0 {
+        } else if reads == 0 || acked == 0 {
             Validity::Unknown
         } else {
             Validity::True
         };
         let summary = match valid {
-            Validity::False => {
-                let parts: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
-                format!(
-                    "{} of {acked} acknowledged elements: {}",
-                    found,
-                    parts.join(", ")
-                )
-            }
-            Validity::Unknown if self.reads.is_empty() => {
+            Validity::False => format!(
+                "{found} anomalies among {acked} acknowledged elements: {}",
+                findings.describe()
+            ),
+            Validity::Unknown if reads == 0 => {
                 "no read ever succeeded: nothing can be inferred".to_owned()
             }
             Validity::Unknown => "no add was ever acknowledged: nothing can be inferred".to_owned(),
-            Validity::True => format!(
-                "all {acked} acknowledged elements read back ({} reads)",
-                self.reads.len()
-            ),
+            Validity::True => {
+                format!("all {acked} acknowledged elements read back ({reads} reads)")
+            }
         };
         let mut result = CheckResult::new("set", valid, summary);
-        latencies.sort_unstable();
-        let quantile = |q: f64| -> serde_json::Value {
-            if latencies.is_empty() {
-                return serde_json::Value::Null;
-            }
-            json!(latencies[((latencies.len() - 1) as f64 * q).round() as usize] as f64 / 1e6)
-        };
         for (k, v) in [
             ("attempted", json!(attempted)),
             ("acknowledged", json!(acked)),
-            ("reads", json!(self.reads.len())),
+            ("reads", json!(reads)),
+            ("keys", json!(keys.len())),
             ("never-read", json!(never_read)),
-            (
-                "visibility-ms",
-                json!({"0": quantile(0.0), "0.5": quantile(0.5), "0.95": quantile(0.95), "0.99": quantile(0.99), "1": quantile(1.0)}),
-            ),
+            ("visibility-ms", quantiles_ms(&mut latencies)),
         ] {
             result.figures.insert(k.to_owned(), v);
         }
-        result.anomaly_counts = counts;
-        result.anomalies = anomalies.into_values().flatten().collect();
+        findings.into_result(&mut result);
         result
     }
 }
@@ -310,33 +323,11 @@ impl Checker for SetChecker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check;
-    use history::Process;
-
-    /// A compact history: (process, type, f, value, node, final) at times 0, 10, 20, ...
-    fn h(ops: &[(u64, OpType, &str, Value, &str, bool)]) -> Vec<Op> {
-        ops.iter()
-            .enumerate()
-            .map(|(i, (p, t, f, v, node, fin))| {
-                let mut op =
-                    Op::new(*t, Process::Client(*p), *f, v.clone()).at(i as u64, i as u64 * 10);
-                if !node.is_empty() {
-                    op = op.on_node(*node);
-                }
-                op.is_final = *fin;
-                op
-            })
-            .collect()
-    }
-
-    fn set(xs: &[i64]) -> Value {
-        Value::List(xs.iter().map(|&x| Value::Int(x)).collect())
-    }
+    use crate::testing::{h, ints as set, run as run_with};
+    use history::Value;
 
     fn run(ops: &[Op]) -> CheckResult {
-        check(vec![Box::new(SetChecker::default())], ops)
-            .results
-            .remove(0)
+        run_with(Box::new(SetChecker::default()), ops)
     }
 
     use OpType::*;
@@ -457,7 +448,7 @@ mod tests {
         assert_eq!(r.anomaly_counts.get("duplicated"), Some(&1));
         assert!(r.anomalies.iter().any(|a| {
             a.explanation
-                .contains("element 9, which no add ever attempted")
+                .contains("element 9, which no add had attempted")
         }));
     }
 

@@ -26,22 +26,22 @@ pub const WORKLOADS: &[WorkloadInfo] = &[
     WorkloadInfo {
         name: "register",
         about: "reads and writes of unique values to single keys",
-        checkers: &["stats"],
+        checkers: &["stats", "register", "session"],
     },
     WorkloadInfo {
         name: "set",
         about: "adds of unique elements, then reads of the whole set",
-        checkers: &["stats", "set"],
+        checkers: &["stats", "set", "convergence", "session"],
     },
     WorkloadInfo {
         name: "counter",
         about: "increments and reads of counters",
-        checkers: &["stats"],
+        checkers: &["stats", "counter", "convergence"],
     },
     WorkloadInfo {
         name: "list-append",
-        about: "transactions appending unique values to lists and reading them",
-        checkers: &["stats"],
+        about: "appends of unique values to lists, and reads of them (single ops or txns)",
+        checkers: &["stats", "session", "convergence"],
     },
     WorkloadInfo {
         name: "rw-register",
@@ -51,7 +51,7 @@ pub const WORKLOADS: &[WorkloadInfo] = &[
     WorkloadInfo {
         name: "idempotency",
         about: "insert-if-absent of request ids, retried after timeouts",
-        checkers: &["stats"],
+        checkers: &["stats", "idempotency"],
     },
 ];
 

@@ -1,0 +1,155 @@
+//! `idempotency`: insert-if-absent requests (`insert [id payload]`, completing with
+//! `[id "created"]` or `[id "exists"]`), retried until acknowledged, as a payment client retries
+//! after a timeout.
+//!
+//! However often a request is retried, its id must be created once. An id whose inserts were
+//! answered `created` more than once is `duplicate-creation`: the double credit of a retried
+//! payment. Memory: a few words per request id.
+
+use crate::util::{Event, Findings, Pairer, show};
+use crate::{CheckResult, Checker, Validity};
+use history::{Op, OpType, Value};
+use serde_json::json;
+use std::collections::HashMap;
+
+#[derive(Debug, Default)]
+struct Request {
+    attempts: u32,
+    /// Indexes of completions answering `created`.
+    created: Vec<u64>,
+}
+
+#[derive(Debug, Default)]
+pub struct Idempotency {
+    pairer: Pairer,
+    requests: HashMap<String, Request>,
+    /// Ids in the order first seen, so that the verdict does not depend on hashing.
+    order: Vec<String>,
+    acknowledged: u64,
+}
+
+fn id_of(v: &Value) -> Option<String> {
+    let id = v.as_seq()?.first()?;
+    Some(id.as_str().map_or_else(|| show(id), str::to_owned))
+}
+
+impl Checker for Idempotency {
+    fn name(&self) -> &'static str {
+        "idempotency"
+    }
+
+    fn observe(&mut self, op: &Op) {
+        let Some(Event::Complete { invoked, op }) = self.pairer.push(op) else {
+            return;
+        };
+        if &*op.f != "insert" {
+            return;
+        }
+        let Some(id) = id_of(&invoked.value) else {
+            return;
+        };
+        let request = match self.requests.get_mut(&id) {
+            Some(r) => r,
+            None => {
+                self.order.push(id.clone());
+                self.requests.entry(id).or_default()
+            }
+        };
+        request.attempts += 1;
+        if op.kind == OpType::Ok {
+            self.acknowledged += 1;
+            let outcome = op.value.as_seq().and_then(|v| v.get(1));
+            if outcome.and_then(Value::as_str) == Some("created") {
+                request.created.push(op.index);
+            }
+        }
+    }
+
+    fn finish(self: Box<Self>) -> CheckResult {
+        let mut findings = Findings::default();
+        let mut created_once = 0u64;
+        let mut retried = 0u64;
+        for id in &self.order {
+            let r = &self.requests[id];
+            retried += u64::from(r.attempts > 1);
+            match r.created.len() {
+                0 => {}
+                1 => created_once += 1,
+                n => findings.note("duplicate-creation", r.created.clone(), || {
+                    let ops: Vec<String> = r.created.iter().map(u64::to_string).collect();
+                    format!(
+                        "Request {id} was attempted {} times and created {n} times (ops {}): a \
+                         retried insert-if-absent applied twice, as a retried payment credited \
+                         twice.",
+                        r.attempts,
+                        ops.join(", ")
+                    )
+                }),
+            }
+        }
+        let found = findings.total();
+        let valid = if found > 0 {
+            Validity::False
+        } else if self.acknowledged == 0 {
+            Validity::Unknown
+        } else {
+            Validity::True
+        };
+        let summary = match valid {
+            Validity::False => format!(
+                "{found} of {} requests created more than once",
+                self.order.len()
+            ),
+            Validity::Unknown => {
+                "no insert was ever acknowledged: nothing can be inferred".to_owned()
+            }
+            Validity::True => format!(
+                "no request created twice ({} requests, {retried} retried)",
+                self.order.len()
+            ),
+        };
+        let mut result = CheckResult::new("idempotency", valid, summary);
+        for (k, v) in [
+            ("requests", json!(self.order.len())),
+            ("retried", json!(retried)),
+            ("created-once", json!(created_once)),
+            ("acknowledged", json!(self.acknowledged)),
+        ] {
+            result.figures.insert(k.to_owned(), v);
+        }
+        findings.into_result(&mut result);
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{Row, count, h, pair, run};
+
+    fn insert(p: u64, kind: OpType, id: &str, outcome: &str) -> [Row; 2] {
+        let req = Value::List(vec![Value::from(id), Value::Int(1)]);
+        let done = Value::List(vec![Value::from(id), Value::from(outcome)]);
+        pair(p, kind, "insert", req, done)
+    }
+
+    #[test]
+    fn a_retry_answered_exists_is_fine_and_a_second_creation_is_a_duplicate() {
+        let mut rows = Vec::new();
+        rows.extend(insert(0, OpType::Info, "req-1", ""));
+        rows.extend(insert(5, OpType::Ok, "req-1", "exists"));
+        rows.extend(insert(5, OpType::Ok, "req-2", "created"));
+        let r = run(Box::new(Idempotency::default()), &h(&rows));
+        assert_eq!(r.valid, Validity::True, "{}", r.summary);
+        assert_eq!(r.figures["retried"], json!(1));
+        rows.extend(insert(6, OpType::Ok, "req-2", "created"));
+        let r = run(Box::new(Idempotency::default()), &h(&rows));
+        assert_eq!(count(&r, "duplicate-creation"), 1);
+        assert_eq!(r.anomalies[0].ops, vec![5, 7]);
+        assert!(
+            r.anomalies[0]
+                .explanation
+                .contains("Request req-2 was attempted 2 times and created 2 times")
+        );
+    }
+}

@@ -1,0 +1,870 @@
+//! `session`: the four session guarantees of Terry et al., per session (a process: a crashed
+//! client's successor is a new process, so a new session).
+//!
+//! - `read-your-writes`: a read reflects every write its session had acknowledged before it.
+//! - `monotonic-reads`: a read reflects every write the session's earlier reads reflected.
+//! - `monotonic-writes`: a read that reflects a session's write reflects that session's earlier
+//!   writes too (and, for lists, after them).
+//! - `writes-follow-reads`: a read that reflects a session's write reflects every write that
+//!   session had read before making it.
+//!
+//! Exact on set histories (`add`, reads of the whole set) and list-append histories (`append`,
+//! reads of a list; Jepsen `txn`s of `append`/`r` micro-ops): each write adds a unique element,
+//! so what a read reflects is what it holds. Sound on registers (`write`/`read`) and counters
+//! (`add`/`read`), where a read shows one value or a sum: only the definite cases are named
+//! (reading nothing or one's own older write after one's own acknowledged write; a value going
+//! back to nil; a counter going down or below the session's own acknowledged increments), and
+//! monotonic-writes and writes-follow-reads are not judged there.
+//!
+//! How: per key, each session's writes are numbered. What a read holds of a session's writes is
+//! summed up as the longest prefix it holds entire, so that "reflects all writes an earlier read
+//! reflected" is one comparison per session rather than one per element. Memory grows with the
+//! writes (a few words each, plus the summary each write depends on, shared between a session's
+//! writes until its next read); a read leaves its summary only in its session's state.
+//! Not judged: list order for writes-follow-reads (monotonic-writes checks order).
+
+use crate::util::{Event, Findings, Keys, Pairer, key_label, split_keyed};
+use crate::{CheckResult, Checker, Validity};
+use history::{Op, OpType, Process, Value};
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub const GUARANTEES: [&str; 4] = [
+    "read-your-writes",
+    "monotonic-reads",
+    "monotonic-writes",
+    "writes-follow-reads",
+];
+
+const NONE: u64 = u64::MAX;
+/// Elements kept beyond the prefixes of a session's reads (holes; rare).
+const EXTRAS: usize = 256;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Unknown,
+    /// `add`s seen, reads not yet: a set or a counter.
+    Add,
+    Set,
+    List,
+    Counter,
+    Register,
+}
+
+#[derive(Debug)]
+struct Write {
+    session: u32,
+    /// 1-based place among its session's writes to this key.
+    seq: u32,
+    value: i64,
+    invoke: u64,
+    ack: u64,
+    failed: bool,
+    /// What its session had read of this key before it was invoked.
+    dep: Arc<Union>,
+}
+
+/// What a session's reads of a key have reflected, all together: per writing session the
+/// longest prefix of its writes held (with the read that showed it), and elements held beyond
+/// a hole.
+#[derive(Debug, Clone, Default)]
+struct Union {
+    prefix: Vec<(u32, u32, u64)>,
+    extras: Vec<(i64, u64)>,
+}
+
+#[derive(Debug, Default)]
+struct SessionKey {
+    /// Write ids, in order.
+    writes: Vec<u32>,
+    acked_sum: i128,
+    last_acked: Option<u32>,
+    union: Arc<Union>,
+    /// Counters: the largest value read, by which read.
+    max_read: Option<(i128, u64)>,
+    /// Registers: a read that returned a value.
+    read_value: Option<u64>,
+}
+
+#[derive(Debug)]
+struct KeyState {
+    mode: Mode,
+    ids: HashMap<i64, u32>,
+    writes: Vec<Write>,
+    sessions: HashMap<u32, SessionKey>,
+    negative: bool,
+}
+
+/// A micro-op of an invocation.
+enum Micro<'a> {
+    Write(&'static str, Value, i64),
+    Read(Value, &'a Value),
+}
+
+#[derive(Debug, Default)]
+pub struct Session {
+    pairer: Pairer,
+    keys: Keys,
+    per_key: Vec<KeyState>,
+    sessions: HashMap<Process, u32>,
+    /// Open ops' writes: (key, write id).
+    open_writes: HashMap<u32, Vec<(u32, u32)>>,
+    reads: u64,
+    judged: [bool; 4],
+    findings: Findings,
+    /// Scratch for one read: per writing session, (element, seq, position) held.
+    by_session: HashMap<u32, Vec<(i64, u32, usize)>>,
+    touched: Vec<u32>,
+}
+
+/// The micro-ops of an op: a txn's list, or one read or write.
+fn micro_ops<'a>(f: &str, invocation: &'a Value, completion: &'a Value) -> Vec<Micro<'a>> {
+    let write = |f: &'static str, v: &Value| {
+        let (key, x) = split_keyed(v);
+        x.as_int().map(|x| Micro::Write(f, key, x))
+    };
+    match f {
+        "add" => write("add", invocation).into_iter().collect(),
+        "append" => write("append", invocation).into_iter().collect(),
+        "write" => write("write", invocation).into_iter().collect(),
+        "read" => {
+            let (key, _) = split_keyed(invocation);
+            let value = if key.is_nil() {
+                completion
+            } else {
+                split_keyed(completion).1
+            };
+            vec![Micro::Read(key, value)]
+        }
+        "txn" => {
+            let mops = completion
+                .as_seq()
+                .filter(|c| !c.is_empty())
+                .or_else(|| invocation.as_seq())
+                .unwrap_or_default();
+            mops.iter()
+                .filter_map(|m| match m.as_seq()? {
+                    [f, k, v] => match f.as_str()? {
+                        "append" => Some(Micro::Write("append", k.clone(), v.as_int()?)),
+                        "w" => Some(Micro::Write("write", k.clone(), v.as_int()?)),
+                        "r" => Some(Micro::Read(k.clone(), v)),
+                        _ => None,
+                    },
+                    _ => None,
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+impl Session {
+    fn key(&mut self, key: &Value) -> usize {
+        let id = self.keys.id(key) as usize;
+        if id == self.per_key.len() {
+            self.per_key.push(KeyState {
+                mode: Mode::Unknown,
+                ids: HashMap::new(),
+                writes: Vec::new(),
+                sessions: HashMap::new(),
+                negative: false,
+            });
+        }
+        id
+    }
+
+    fn session(&mut self, process: &Process) -> u32 {
+        let next = self.sessions.len() as u32;
+        *self.sessions.entry(process.clone()).or_insert(next)
+    }
+
+    fn invoke(&mut self, op: &Op) {
+        let session = self.session(&op.process);
+        let mut opened = Vec::new();
+        for micro in micro_ops(&op.f, &op.value, &Value::Nil) {
+            let Micro::Write(f, key, x) = micro else {
+                continue;
+            };
+            let k = self.key(&key);
+            let state = &mut self.per_key[k];
+            state.mode = match (state.mode, f) {
+                (Mode::Unknown, "append") => Mode::List,
+                (Mode::Unknown, "write") => Mode::Register,
+                (Mode::Unknown, _) => Mode::Add,
+                (m, _) => m,
+            };
+            state.negative |= x < 0;
+            let sk = state.sessions.entry(session).or_default();
+            let id = state.writes.len() as u32;
+            state.writes.push(Write {
+                session,
+                seq: sk.writes.len() as u32 + 1,
+                value: x,
+                invoke: op.index,
+                ack: NONE,
+                failed: false,
+                dep: sk.union.clone(),
+            });
+            sk.writes.push(id);
+            // Unique values: the first write of a value owns it.
+            state.ids.entry(x).or_insert(id);
+            opened.push((k as u32, id));
+        }
+        if !opened.is_empty() {
+            self.open_writes.insert(session, opened);
+        }
+    }
+
+    fn complete(&mut self, invoked: &crate::util::Invoked, op: &Op) {
+        let session = self.session(&op.process);
+        if op.kind == OpType::Ok {
+            for micro in micro_ops(&op.f, &invoked.value, &op.value) {
+                if let Micro::Read(key, value) = micro {
+                    let k = self.key(&key);
+                    self.read(k, session, op.index, value);
+                }
+            }
+        }
+        for (k, id) in self.open_writes.remove(&session).unwrap_or_default() {
+            let state = &mut self.per_key[k as usize];
+            let w = &mut state.writes[id as usize];
+            match op.kind {
+                OpType::Ok => {
+                    w.ack = op.index;
+                    let sk = state.sessions.entry(session).or_default();
+                    sk.acked_sum += i128::from(w.value);
+                    sk.last_acked = Some(id);
+                }
+                OpType::Fail => w.failed = true,
+                _ => {}
+            }
+        }
+    }
+
+    fn read(&mut self, k: usize, s: u32, r: u64, value: &Value) {
+        self.reads += 1;
+        let state = &mut self.per_key[k];
+        match value {
+            Value::Int(_) => {
+                if matches!(state.mode, Mode::Add | Mode::Unknown) {
+                    state.mode = Mode::Counter;
+                }
+            }
+            Value::List(_) | Value::Set(_) => {
+                if matches!(state.mode, Mode::Add | Mode::Unknown) {
+                    state.mode = Mode::Set;
+                }
+            }
+            _ => {}
+        }
+        match state.mode {
+            Mode::Set | Mode::List => {
+                let Some(held) = crate::util::ints(value) else {
+                    return;
+                };
+                self.read_collection(k, s, r, &held);
+            }
+            Mode::Counter => {
+                if let Some(v) = value.as_int() {
+                    self.read_counter(k, s, r, v);
+                }
+            }
+            Mode::Register => match value {
+                Value::Nil => self.read_register(k, s, r, None),
+                v => {
+                    if let Some(v) = v.as_int() {
+                        self.read_register(k, s, r, Some(v));
+                    }
+                }
+            },
+            Mode::Add | Mode::Unknown => {}
+        }
+    }
+
+    fn read_counter(&mut self, k: usize, s: u32, r: u64, v: i64) {
+        self.judged[0] = true;
+        self.judged[1] = true;
+        let label = key_label(self.keys.value(k as u32));
+        let state = &mut self.per_key[k];
+        if state.negative {
+            return;
+        }
+        let sk = state.sessions.entry(s).or_default();
+        let v = i128::from(v);
+        if v < sk.acked_sum
+            && let Some(last) = sk.last_acked
+        {
+            let a = state.writes[last as usize].ack;
+            let sum = sk.acked_sum;
+            self.findings.note("read-your-writes", vec![a, r], || {
+                format!(
+                    "Process {s}'s increments of the counter{label} totalled {sum} once op {a} was \
+                     acknowledged, yet its later read op {r} returned {v}: it does not reflect its \
+                     own writes."
+                )
+            });
+        }
+        if let Some((m, ri)) = sk.max_read
+            && v < m
+        {
+            self.findings.note("monotonic-reads", vec![ri, r], || {
+                format!(
+                    "Process {s} read the counter{label} as {m} (op {ri}), then as {v} (op {r}); \
+                     with only increments, a later read must not see less."
+                )
+            });
+        }
+        if sk.max_read.is_none_or(|(m, _)| v > m) {
+            sk.max_read = Some((v, r));
+        }
+    }
+
+    fn read_register(&mut self, k: usize, s: u32, r: u64, v: Option<i64>) {
+        self.judged[0] = true;
+        self.judged[1] = true;
+        let label = key_label(self.keys.value(k as u32));
+        let state = &mut self.per_key[k];
+        let writer = v
+            .and_then(|v| state.ids.get(&v))
+            .map(|&id| &state.writes[id as usize]);
+        let sk = state.sessions.entry(s).or_default();
+        if let Some(last) = sk.last_acked {
+            let mine = &state.writes[last as usize];
+            let older_own = writer.is_some_and(|w| w.session == s && w.seq < mine.seq);
+            if v.is_none() || older_own {
+                let (a, x) = (mine.ack, mine.value);
+                let shown = v.map_or("nothing (nil)".to_owned(), |v| {
+                    format!("its own older write {v}")
+                });
+                self.findings.note("read-your-writes", vec![a, r], || {
+                    format!(
+                        "Process {s} wrote {x} to the register{label} (acknowledged, op {a}), then \
+                         its read op {r} returned {shown}."
+                    )
+                });
+            }
+        }
+        match (sk.read_value, v) {
+            (Some(ri), None) => self.findings.note("monotonic-reads", vec![ri, r], || {
+                format!(
+                    "Process {s} read a value of the register{label} (op {ri}), then its later read \
+                     op {r} found it never written."
+                )
+            }),
+            (None, Some(_)) => sk.read_value = Some(r),
+            _ => {}
+        }
+    }
+
+    fn read_collection(&mut self, k: usize, s: u32, r: u64, held: &[i64]) {
+        self.judged = [true; 4];
+        let label = match self.keys.value(k as u32) {
+            Value::Nil => "the set".to_owned(),
+            key => format!("key {}", crate::util::show(key)),
+        };
+        let Session {
+            per_key,
+            findings,
+            by_session,
+            touched,
+            ..
+        } = self;
+        let state = &mut per_key[k];
+        let is_list = state.mode == Mode::List;
+        for t in touched.drain(..) {
+            if let Some(v) = by_session.get_mut(&t) {
+                v.clear();
+            }
+        }
+        for (pos, x) in held.iter().enumerate() {
+            if let Some(&id) = state.ids.get(x) {
+                let w = &state.writes[id as usize];
+                let list = by_session.entry(w.session).or_default();
+                if list.is_empty() {
+                    touched.push(w.session);
+                }
+                list.push((*x, w.seq, pos));
+            }
+        }
+        touched.sort_unstable();
+        // Per writing session: the longest prefix held, what lies beyond a hole, and the
+        // session's latest write held.
+        let mut prefixes: Vec<(u32, u32)> = Vec::new();
+        let mut extras: Vec<i64> = Vec::new();
+        let mut latest: Vec<(u32, u32)> = Vec::new();
+        for &t in touched.iter() {
+            let Some(present) = by_session.get_mut(&t) else {
+                continue;
+            };
+            let sk = &state.sessions[&t];
+            if is_list {
+                // Monotonic writes, order: the session's writes appear in the order made.
+                if let Some(w) = present.windows(2).find(|w| w[1].1 < w[0].1) {
+                    let (later, earlier) = (w[0], w[1]);
+                    let a = state.writes[sk.writes[earlier.1 as usize - 1] as usize].ack;
+                    let b = state.writes[sk.writes[later.1 as usize - 1] as usize].invoke;
+                    findings.note("monotonic-writes", vec![a, b, r], || {
+                        format!(
+                            "Process {t} appended {} (acknowledged, op {a}) and then {} (op {b}) \
+                             to the list{label}, but read op {r} lists {} before {}.",
+                            earlier.0, later.0, later.0, earlier.0
+                        )
+                    });
+                }
+            }
+            present.sort_unstable_by_key(|p| p.1);
+            present.dedup_by_key(|p| p.1);
+            let mut p = 0u32;
+            let mut i = 0usize;
+            loop {
+                let next = p + 1;
+                if i < present.len() && present[i].1 == next {
+                    i += 1;
+                    p = next;
+                } else if (next as usize) <= sk.writes.len()
+                    && state.writes[sk.writes[next as usize - 1] as usize].failed
+                    && i < present.len()
+                {
+                    p = next;
+                } else {
+                    break;
+                }
+                while i < present.len() && present[i].1 <= p {
+                    i += 1;
+                }
+            }
+            prefixes.push((t, p));
+            latest.push((t, present[present.len() - 1].1));
+            if i < present.len() {
+                // A hole: write p+1 is missing while later ones are held.
+                let missing = &state.writes[sk.writes[p as usize] as usize];
+                let beyond = present[i];
+                let b = state.writes[sk.writes[beyond.1 as usize - 1] as usize].invoke;
+                if missing.ack != NONE && missing.ack < b {
+                    let (a, x, y) = (missing.ack, missing.value, beyond.0);
+                    findings.note("monotonic-writes", vec![a, b, r], || {
+                        format!(
+                            "Process {t} wrote {x} (acknowledged, op {a}) and then {y} (op {b}) \
+                             to {label}; read op {r} reflects {y} but not {x}."
+                        )
+                    });
+                }
+                extras.extend(present[i..].iter().map(|e| e.0));
+            }
+        }
+        prefixes.sort_unstable();
+        let prefix_of = |t: u32| -> u32 {
+            prefixes
+                .binary_search_by_key(&t, |e| e.0)
+                .map_or(0, |i| prefixes[i].1)
+        };
+        let holds_extra = |x: i64| held.contains(&x);
+        // The first write of session t, beyond what this read holds, that `union` requires.
+        let missing = |union: &Union| -> Option<(u32, u32, u64)> {
+            union
+                .prefix
+                .iter()
+                .find(|&&(t, p, _)| prefix_of(t) < p)
+                .map(|&(t, _, ri)| (t, prefix_of(t) + 1, ri))
+        };
+        let value_of = |state: &KeyState, t: u32, seq: u32| -> i64 {
+            let sk = &state.sessions[&t];
+            state.writes[sk.writes[seq as usize - 1] as usize].value
+        };
+
+        // Read your writes.
+        let sk = state.sessions.entry(s).or_default();
+        let mine = prefix_of(s) as usize;
+        let first_missing = sk.writes[mine.min(sk.writes.len())..]
+            .iter()
+            .map(|&id| &state.writes[id as usize])
+            .find(|w| !w.failed);
+        if let Some(w) = first_missing
+            && w.ack != NONE
+            && w.ack < r
+        {
+            let (a, x) = (w.ack, w.value);
+            findings.note("read-your-writes", vec![a, r], || {
+                format!(
+                    "Process {s} wrote {x} to {label} (acknowledged, op {a}), then its read op \
+                     {r} does not reflect it."
+                )
+            });
+        }
+        // Monotonic reads.
+        let union = state.sessions[&s].union.clone();
+        if let Some((t, seq, ri)) = missing(&union) {
+            let x = value_of(state, t, seq);
+            findings.note("monotonic-reads", vec![ri, r], || {
+                format!(
+                    "Process {s}'s read op {ri} of {label} reflected {x}, but its later read op \
+                     {r} does not."
+                )
+            });
+        } else if let Some(&(x, ri)) = union.extras.iter().find(|e| !holds_extra(e.0)) {
+            findings.note("monotonic-reads", vec![ri, r], || {
+                format!(
+                    "Process {s}'s read op {ri} of {label} reflected {x}, but its later read op \
+                     {r} does not."
+                )
+            });
+        }
+        // Writes follow reads: the latest write held of each session carries the most.
+        latest.sort_unstable();
+        for &(t, seq) in &latest {
+            let sk_t = &state.sessions[&t];
+            let w = &state.writes[sk_t.writes[seq as usize - 1] as usize];
+            let dep = &w.dep;
+            let found = missing(dep)
+                .map(|(u, useq, ri)| (value_of(state, u, useq), ri))
+                .or_else(|| dep.extras.iter().find(|e| !holds_extra(e.0)).copied());
+            if let Some((x, ri)) = found {
+                let (b, y) = (w.invoke, w.value);
+                findings.note("writes-follow-reads", vec![ri, b, r], || {
+                    format!(
+                        "Process {t} read {x} (op {ri}) from {label} and then wrote {y} (op \
+                         {b}); read op {r} reflects {y} but not {x}."
+                    )
+                });
+                break;
+            }
+        }
+        // What this session has now seen.
+        let raises = prefixes.iter().any(|&(t, p)| {
+            union
+                .prefix
+                .iter()
+                .find(|e| e.0 == t)
+                .is_none_or(|e| e.1 < p)
+        }) || extras
+            .iter()
+            .any(|x| !union.extras.iter().any(|e| e.0 == *x));
+        if raises {
+            let sk = state.sessions.entry(s).or_default();
+            let u = Arc::make_mut(&mut sk.union);
+            for &(t, p) in &prefixes {
+                match u.prefix.iter_mut().find(|e| e.0 == t) {
+                    Some(e) if e.1 < p => *e = (t, p, r),
+                    Some(_) => {}
+                    None => u.prefix.push((t, p, r)),
+                }
+            }
+            for x in extras {
+                if u.extras.len() < EXTRAS && !u.extras.iter().any(|e| e.0 == x) {
+                    u.extras.push((x, r));
+                }
+            }
+            let p = &u.prefix;
+            u.extras.retain(|&(x, _)| {
+                state.ids.get(&x).is_none_or(|&id| {
+                    let w = &state.writes[id as usize];
+                    p.iter()
+                        .find(|e| e.0 == w.session)
+                        .is_none_or(|e| e.1 < w.seq)
+                })
+            });
+        }
+    }
+}
+
+impl Checker for Session {
+    fn name(&self) -> &'static str {
+        "session"
+    }
+
+    fn observe(&mut self, op: &Op) {
+        match self.pairer.push(op) {
+            Some(Event::Invoke(op)) => self.invoke(op),
+            Some(Event::Complete { invoked, op }) => self.complete(&invoked, op),
+            None => {}
+        }
+    }
+
+    fn finish(self: Box<Self>) -> CheckResult {
+        let counts = &self.findings.counts;
+        let violated: Vec<String> = GUARANTEES
+            .iter()
+            .filter_map(|g| counts.get(*g).map(|n| format!("{g} ({n})")))
+            .collect();
+        let held: Vec<&str> = GUARANTEES
+            .iter()
+            .enumerate()
+            .filter(|(i, g)| self.judged[*i] && !counts.contains_key(**g))
+            .map(|(_, g)| *g)
+            .collect();
+        let judged: Vec<&str> = GUARANTEES
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.judged[*i])
+            .map(|(_, g)| *g)
+            .collect();
+        let found = self.findings.total();
+        let valid = if found > 0 {
+            Validity::False
+        } else if self.reads == 0 || judged.is_empty() {
+            Validity::Unknown
+        } else {
+            Validity::True
+        };
+        let summary = match valid {
+            Validity::False => {
+                let mut s = format!("violates {}", violated.join(", "));
+                if !held.is_empty() {
+                    s += &format!("; holds {}", held.join(", "));
+                }
+                s
+            }
+            Validity::Unknown => {
+                "no read of a kind the session checker judges: nothing can be inferred".to_owned()
+            }
+            Validity::True => format!(
+                "no session guarantee violated: {} hold over {} sessions",
+                held.join(", "),
+                self.sessions.len()
+            ),
+        };
+        let mut result = CheckResult::new("session", valid, summary);
+        let per: serde_json::Map<String, serde_json::Value> = GUARANTEES
+            .iter()
+            .map(|g| (g.to_string(), json!(counts.get(*g).copied().unwrap_or(0))))
+            .collect();
+        for (k, v) in [
+            ("sessions", json!(self.sessions.len())),
+            ("reads", json!(self.reads)),
+            ("keys", json!(self.keys.len())),
+            ("judged", json!(judged)),
+            ("violations", serde_json::Value::Object(per)),
+        ] {
+            result.figures.insert(k.to_owned(), v);
+        }
+        self.findings.into_result(&mut result);
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{Row, h, ints, kv, pair, run};
+    use history::OpType::*;
+
+    fn session(rows: &[Row]) -> CheckResult {
+        run(Box::new(Session::default()), &h(rows))
+    }
+
+    fn add(p: u64, x: i64) -> [Row; 2] {
+        pair(p, Ok, "add", Value::Int(x), Value::Int(x))
+    }
+    fn read(p: u64, xs: &[i64]) -> [Row; 2] {
+        pair(p, Ok, "read", Value::Nil, ints(xs))
+    }
+    fn append(p: u64, x: i64) -> [Row; 2] {
+        pair(p, Ok, "append", kv(0, Value::Int(x)), kv(0, Value::Int(x)))
+    }
+    fn read_list(p: u64, xs: &[i64]) -> [Row; 2] {
+        pair(p, Ok, "read", kv(0, Value::Nil), kv(0, ints(xs)))
+    }
+
+    fn rows<const N: usize>(parts: &[[Row; N]]) -> Vec<Row> {
+        parts.iter().flat_map(|p| p.iter().cloned()).collect()
+    }
+
+    fn only(r: &CheckResult, kind: &str) {
+        assert_eq!(r.valid, Validity::False, "{}", r.summary);
+        assert_eq!(
+            r.anomaly_counts.keys().collect::<Vec<_>>(),
+            vec![kind],
+            "{:?}",
+            r.anomalies
+        );
+    }
+
+    #[test]
+    fn a_session_that_sees_what_it_wrote_and_read_is_valid() {
+        let r = session(&rows(&[
+            add(0, 1),
+            read(0, &[1]),
+            add(1, 2),
+            read(1, &[1, 2]),
+            read(0, &[1, 2]),
+        ]));
+        assert_eq!(r.valid, Validity::True, "{}", r.summary);
+        assert!(
+            r.summary.contains("read-your-writes, monotonic-reads"),
+            "{}",
+            r.summary
+        );
+    }
+
+    #[test]
+    fn read_your_writes_set() {
+        let r = session(&rows(&[add(0, 1), read(0, &[])]));
+        only(&r, "read-your-writes");
+        assert_eq!(r.anomalies[0].ops, vec![1, 3]);
+        assert!(r.anomalies[0].explanation.contains("Process 0 wrote 1"));
+        // Another session's read may lag.
+        assert_eq!(
+            session(&rows(&[add(0, 1), read(1, &[])])).valid,
+            Validity::True
+        );
+    }
+
+    #[test]
+    fn monotonic_reads_set() {
+        let r = session(&rows(&[add(0, 1), read(1, &[1]), read(1, &[])]));
+        only(&r, "monotonic-reads");
+        assert_eq!(r.anomalies[0].ops, vec![3, 5]);
+        // Two sessions may see different states.
+        assert_eq!(
+            session(&rows(&[add(0, 1), read(1, &[1]), read(2, &[])])).valid,
+            Validity::True
+        );
+    }
+
+    #[test]
+    fn monotonic_writes_set_hole_and_list_order() {
+        // Process 0 adds 1 then 2; process 1 sees 2 without 1.
+        let r = session(&rows(&[add(0, 1), add(0, 2), read(1, &[2])]));
+        only(&r, "monotonic-writes");
+        assert_eq!(r.anomalies[0].ops, vec![1, 2, 5]);
+        assert_eq!(
+            session(&rows(&[add(0, 1), add(0, 2), read(1, &[1])])).valid,
+            Validity::True
+        );
+        // Lists: both held, in the wrong order.
+        let r = session(&rows(&[append(0, 1), append(0, 2), read_list(1, &[2, 1])]));
+        only(&r, "monotonic-writes");
+        assert!(
+            r.anomalies[0].explanation.contains("lists 2 before 1"),
+            "{}",
+            r.anomalies[0].explanation
+        );
+        let ok = session(&rows(&[append(0, 1), append(0, 2), read_list(1, &[1, 2])]));
+        assert_eq!(ok.valid, Validity::True, "{}", ok.summary);
+    }
+
+    #[test]
+    fn writes_follow_reads_set() {
+        // Process 1 reads 1 (from 0), then adds 2; process 2 sees 2 without 1.
+        let r = session(&rows(&[add(0, 1), read(1, &[1]), add(1, 2), read(2, &[2])]));
+        only(&r, "writes-follow-reads");
+        assert_eq!(r.anomalies[0].ops, vec![3, 4, 7]);
+        let ok = session(&rows(&[
+            add(0, 1),
+            read(1, &[1]),
+            add(1, 2),
+            read(2, &[1, 2]),
+        ]));
+        assert_eq!(ok.valid, Validity::True);
+        // Had process 1 not read 1 first, 2 without 1 would be fine.
+        let ok = session(&rows(&[add(0, 1), add(1, 2), read(2, &[2])]));
+        assert_eq!(ok.valid, Validity::True);
+    }
+
+    #[test]
+    fn failed_writes_are_not_required_and_indeterminate_ones_not_for_your_writes() {
+        let r = session(&rows(&[
+            pair(0, Fail, "add", Value::Int(1), Value::Int(1)),
+            add(0, 2),
+            read(0, &[2]),
+        ]));
+        assert_eq!(r.valid, Validity::True, "{:?}", r.anomalies);
+        let r = session(&rows(&[
+            pair(0, Fail, "add", Value::Int(1), Value::Int(1)),
+            add(0, 2),
+            read(0, &[]),
+        ]));
+        only(&r, "read-your-writes");
+        let r = session(&rows(&[
+            pair(0, Info, "add", Value::Int(1), Value::Int(1)),
+            read(5, &[]),
+        ]));
+        assert_eq!(r.valid, Validity::True);
+    }
+
+    #[test]
+    fn jepsen_txns_of_appends_and_reads_are_judged() {
+        let txn = |mops: Vec<Value>| Value::List(mops);
+        let mop = |f: &str, k: i64, v: Value| Value::List(vec![Value::from(f), Value::Int(k), v]);
+        let rows = [
+            (
+                0,
+                Invoke,
+                "txn",
+                txn(vec![mop("append", 7, Value::Int(1))]),
+                "",
+                false,
+            ),
+            (
+                0,
+                Ok,
+                "txn",
+                txn(vec![mop("append", 7, Value::Int(1))]),
+                "",
+                false,
+            ),
+            (
+                0,
+                Invoke,
+                "txn",
+                txn(vec![mop("r", 7, Value::Nil)]),
+                "",
+                false,
+            ),
+            (0, Ok, "txn", txn(vec![mop("r", 7, ints(&[]))]), "", false),
+        ];
+        let r = session(&rows);
+        only(&r, "read-your-writes");
+        assert!(
+            r.anomalies[0].explanation.contains("to key 7"),
+            "{}",
+            r.anomalies[0].explanation
+        );
+    }
+
+    #[test]
+    fn registers_are_judged_soundly() {
+        let w = |p, v| pair(p, Ok, "write", kv(0, Value::Int(v)), kv(0, Value::Int(v)));
+        let rd = |p, v: Value| pair(p, Ok, "read", kv(0, Value::Nil), kv(0, v));
+        // Own write, then nil: read-your-writes.
+        let r = session(&rows(&[w(0, 1), rd(0, Value::Nil)]));
+        only(&r, "read-your-writes");
+        // Own newer write, then own older one.
+        let r = session(&rows(&[w(0, 1), w(0, 2), rd(0, Value::Int(1))]));
+        only(&r, "read-your-writes");
+        // Another process's value may have overwritten it.
+        let r = session(&rows(&[
+            w(0, 1),
+            w(1, 2),
+            rd(0, Value::Int(2)),
+            rd(0, Value::Int(2)),
+        ]));
+        assert_eq!(r.valid, Validity::True);
+        // A value, then nil.
+        let r = session(&rows(&[w(0, 1), rd(1, Value::Int(1)), rd(1, Value::Nil)]));
+        only(&r, "monotonic-reads");
+        assert_eq!(
+            r.figures["judged"],
+            json!(["read-your-writes", "monotonic-reads"])
+        );
+    }
+
+    #[test]
+    fn counters_are_judged_soundly() {
+        let inc = |p| pair(p, Ok, "add", Value::Int(1), Value::Int(1));
+        let rd = |p, v| pair(p, Ok, "read", Value::Nil, Value::Int(v));
+        only(
+            &session(&rows(&[inc(0), inc(0), rd(0, 1)])),
+            "read-your-writes",
+        );
+        only(
+            &session(&rows(&[inc(0), rd(1, 1), rd(1, 0)])),
+            "monotonic-reads",
+        );
+        assert_eq!(
+            session(&rows(&[inc(0), inc(1), rd(0, 1), rd(0, 2)])).valid,
+            Validity::True
+        );
+    }
+}

@@ -1,0 +1,203 @@
+//! What several checkers share: pairing completions with their invocations, counting and
+//! listing anomalies, keys, quantiles.
+
+use crate::{Anomaly, CheckResult};
+use history::{Op, OpType, Process, Sym, Value};
+use serde_json::json;
+use std::collections::{BTreeMap, HashMap};
+
+/// Witnesses listed per anomaly kind (all of them are counted).
+pub(crate) const WITNESSES: usize = 10;
+
+/// A client invocation still waiting for its completion.
+#[derive(Debug, Clone)]
+pub(crate) struct Invoked {
+    pub index: u64,
+    pub value: Value,
+}
+
+/// One client op, as a checker sees it.
+pub(crate) enum Event<'a> {
+    /// A client invoked `op`.
+    Invoke(&'a Op),
+    /// `op` completed the invocation `invoked` (an `info` with nothing open completes itself).
+    Complete { invoked: Invoked, op: &'a Op },
+}
+
+/// Pairs client completions with their invocations in little memory; nemesis ops and ops that
+/// do not pair (a malformed history; `stats` counts those) are passed over.
+#[derive(Debug, Default)]
+pub(crate) struct Pairer {
+    open: HashMap<Process, Invoked>,
+}
+
+impl Pairer {
+    pub fn push<'a>(&mut self, op: &'a Op) -> Option<Event<'a>> {
+        if !op.process.is_client() {
+            return None;
+        }
+        match op.kind {
+            OpType::Invoke => {
+                let invoked = Invoked {
+                    index: op.index,
+                    value: op.value.clone(),
+                };
+                if self.open.insert(op.process.clone(), invoked).is_some() {
+                    return None;
+                }
+                Some(Event::Invoke(op))
+            }
+            _ => {
+                let invoked = self.open.remove(&op.process).or_else(|| {
+                    // A bare info: an op whose invocation was never recorded.
+                    (op.kind == OpType::Info).then(|| Invoked {
+                        index: op.index,
+                        value: op.value.clone(),
+                    })
+                })?;
+                Some(Event::Complete { invoked, op })
+            }
+        }
+    }
+}
+
+/// Anomalies found: every one counted, the first few of each kind listed with a witness.
+#[derive(Debug, Default)]
+pub(crate) struct Findings {
+    pub counts: BTreeMap<String, u64>,
+    listed: BTreeMap<String, Vec<Anomaly>>,
+}
+
+impl Findings {
+    /// Counts one anomaly; the explanation is written only when it will be listed.
+    pub fn note(&mut self, kind: &str, ops: Vec<u64>, explanation: impl FnOnce() -> String) {
+        *self.counts.entry(kind.to_owned()).or_default() += 1;
+        let list = self.listed.entry(kind.to_owned()).or_default();
+        if list.len() < WITNESSES {
+            list.push(Anomaly {
+                kind: kind.to_owned(),
+                ops,
+                explanation: explanation(),
+            });
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.counts.values().sum()
+    }
+
+    /// "3 lost, 1 stale"
+    pub fn describe(&self) -> String {
+        let parts: Vec<String> = self
+            .counts
+            .iter()
+            .map(|(k, n)| format!("{n} {k}"))
+            .collect();
+        parts.join(", ")
+    }
+
+    /// Moves the counts and witnesses into a result (witnesses ordered by kind).
+    pub fn into_result(self, result: &mut CheckResult) {
+        result.anomaly_counts = self.counts;
+        result.anomalies = self.listed.into_values().flatten().collect();
+    }
+}
+
+/// Splits a keyed value `[key, inner]` (Jepsen's independent keys, rift's keyed workloads);
+/// anything else is the one unnamed key's.
+pub(crate) fn split_keyed(value: &Value) -> (Value, &Value) {
+    match value.as_seq() {
+        Some([key, inner]) if !matches!(key, Value::List(_) | Value::Set(_)) => {
+            (key.clone(), inner)
+        }
+        _ => (Value::Nil, value),
+    }
+}
+
+/// A key as people read it in explanations: nothing for the one unnamed key.
+pub(crate) fn key_label(key: &Value) -> String {
+    match key {
+        Value::Nil => String::new(),
+        k => format!(" of key {}", show(k)),
+    }
+}
+
+/// A value in JSON, as the history writes it.
+pub(crate) fn show(v: &Value) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| format!("{v:?}"))
+}
+
+/// Integers of a read's collection value (`nil` reads as empty).
+pub(crate) fn ints(v: &Value) -> Option<Vec<i64>> {
+    match v {
+        Value::Nil => Some(Vec::new()),
+        Value::List(items) | Value::Set(items) => items.iter().map(Value::as_int).collect(),
+        _ => None,
+    }
+}
+
+/// Quantiles 0, 0.5, 0.95, 0.99 and 1 of nanosecond durations, in milliseconds.
+pub(crate) fn quantiles_ms(values: &mut [u64]) -> serde_json::Value {
+    values.sort_unstable();
+    let q = |q: f64| -> serde_json::Value {
+        if values.is_empty() {
+            return serde_json::Value::Null;
+        }
+        json!(values[((values.len() - 1) as f64 * q).round() as usize] as f64 / 1e6)
+    };
+    json!({"0": q(0.0), "0.5": q(0.5), "0.95": q(0.95), "0.99": q(0.99), "1": q(1.0)})
+}
+
+/// Nodes as bits of a mask (the first 64 nodes seen; visibility is not measured past them).
+#[derive(Debug, Default)]
+pub(crate) struct NodeBits {
+    bits: HashMap<Sym, u32>,
+}
+
+impl NodeBits {
+    pub fn bit(&mut self, node: &Option<Sym>) -> u64 {
+        let Some(node) = node else { return 0 };
+        let next = self.bits.len() as u32;
+        let bit = *self.bits.entry(node.clone()).or_insert(next);
+        if bit < 64 { 1 << bit } else { 0 }
+    }
+
+    /// Every node seen (up to 64).
+    pub fn all(&self) -> u64 {
+        match self.bits.len() {
+            0 => 0,
+            n if n >= 64 => u64::MAX,
+            n => (1u64 << n) - 1,
+        }
+    }
+}
+
+/// Keys as small numbers (integers, the common case, without formatting them).
+#[derive(Debug, Default)]
+pub(crate) struct Keys {
+    ints: HashMap<i64, u32>,
+    others: HashMap<String, u32>,
+    values: Vec<Value>,
+}
+
+impl Keys {
+    pub fn id(&mut self, key: &Value) -> u32 {
+        let next = self.values.len() as u32;
+        let id = match key {
+            Value::Int(i) => *self.ints.entry(*i).or_insert(next),
+            other => *self.others.entry(show(other)).or_insert(next),
+        };
+        if id == next {
+            self.values.push(key.clone());
+        }
+        id
+    }
+
+    pub fn value(&self, id: u32) -> &Value {
+        &self.values[id as usize]
+    }
+
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+}
