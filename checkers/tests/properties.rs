@@ -366,11 +366,11 @@ proptest! {
                 },
                 // Something an earlier read of the same session held.
                 1 => for &(inv0, done0) in &reads {
-                    if done0 < inv && &ops[done0].process == reader && key_of(&ops[inv0].value) == key {
-                        if let Some(&x) = held(&ops[done0].value).iter().find(|x| holds.contains(x)) {
-                            target = Some((done, x, "monotonic-reads"));
-                            break 'search;
-                        }
+                    if done0 < inv && &ops[done0].process == reader && key_of(&ops[inv0].value) == key
+                        && let Some(&x) = held(&ops[done0].value).iter().find(|x| holds.contains(x))
+                    {
+                        target = Some((done, x, "monotonic-reads"));
+                        break 'search;
                     }
                 },
                 // A session's earlier write, held with a later one of that session.
@@ -385,11 +385,11 @@ proptest! {
                 _ => for (inv2, _, p2, x2) in &acked {
                     if !holds.contains(x2) || !same_key(*inv2) { continue; }
                     for &(inv0, done0) in &reads {
-                        if &ops[done0].process == p2 && done0 < *inv2 && key_of(&ops[inv0].value) == key {
-                            if let Some(&x) = held(&ops[done0].value).iter().find(|x| holds.contains(x)) {
-                                target = Some((done, x, "writes-follow-reads"));
-                                break 'search;
-                            }
+                        if &ops[done0].process == p2 && done0 < *inv2 && key_of(&ops[inv0].value) == key
+                            && let Some(&x) = held(&ops[done0].value).iter().find(|x| holds.contains(x))
+                        {
+                            target = Some((done, x, "writes-follow-reads"));
+                            break 'search;
                         }
                     }
                 },
