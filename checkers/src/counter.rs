@@ -13,8 +13,9 @@
 use crate::util::{Event, Findings, Keys, Pairer, key_label, split_keyed};
 use crate::{CheckResult, Checker, Validity};
 use history::{Op, OpType, Process, Sym};
+use rustc_hash::FxHashMap;
 use serde_json::json;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Default, Clone, Copy)]
 struct Bounds {
@@ -28,7 +29,7 @@ pub struct Counter {
     keys: Keys,
     bounds: Vec<Bounds>,
     /// Open reads: the lower bound when they were invoked.
-    lower_at_invoke: HashMap<Process, i128>,
+    lower_at_invoke: FxHashMap<Process, i128>,
     reads: u64,
     increments: u64,
     /// Per (key, node), the last final read: (index, value).

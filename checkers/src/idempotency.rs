@@ -9,8 +9,8 @@
 use crate::util::{Event, Findings, Pairer, show};
 use crate::{CheckResult, Checker, Validity};
 use history::{Op, OpType, Value};
+use rustc_hash::FxHashMap;
 use serde_json::json;
-use std::collections::HashMap;
 
 #[derive(Debug, Default)]
 struct Request {
@@ -22,7 +22,7 @@ struct Request {
 #[derive(Debug, Default)]
 pub struct Idempotency {
     pairer: Pairer,
-    requests: HashMap<String, Request>,
+    requests: FxHashMap<String, Request>,
     /// Ids in the order first seen, so that the verdict does not depend on hashing.
     order: Vec<String>,
     acknowledged: u64,

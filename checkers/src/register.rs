@@ -15,8 +15,9 @@
 use crate::util::{Event, Findings, Keys, Pairer, key_label, split_keyed};
 use crate::{CheckResult, Checker, Validity};
 use history::{Op, OpType, Sym, Value};
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::json;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy)]
 struct Write {
@@ -37,7 +38,7 @@ struct Read {
 
 #[derive(Debug, Default)]
 struct KeyState {
-    writes: HashMap<i64, Write>,
+    writes: FxHashMap<i64, Write>,
     /// Acknowledged writes by invocation index: (invoke, ack, value).
     acked: Vec<(u64, u64, i64)>,
     last_final: BTreeMap<Sym, Read>,
@@ -174,7 +175,7 @@ impl Checker for Register {
             } else {
                 state.last_read.iter().copied().collect()
             };
-            let mut lost: HashSet<i64> = HashSet::new();
+            let mut lost: FxHashSet<i64> = FxHashSet::default();
             for read in judged {
                 // The write whose value survived: when did it complete?
                 let survivor = match read.value {

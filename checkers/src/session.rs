@@ -26,8 +26,8 @@
 use crate::util::{Event, Findings, Keys, Pairer, key_label, split_keyed};
 use crate::{CheckResult, Checker, Validity};
 use history::{Op, OpType, Process, Value};
+use rustc_hash::FxHashMap;
 use serde_json::json;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 pub const GUARANTEES: [&str; 4] = [
@@ -90,9 +90,9 @@ struct SessionKey {
 #[derive(Debug)]
 struct KeyState {
     mode: Mode,
-    ids: HashMap<i64, u32>,
+    ids: FxHashMap<i64, u32>,
     writes: Vec<Write>,
-    sessions: HashMap<u32, SessionKey>,
+    sessions: FxHashMap<u32, SessionKey>,
     negative: bool,
 }
 
@@ -107,14 +107,14 @@ pub struct Session {
     pairer: Pairer,
     keys: Keys,
     per_key: Vec<KeyState>,
-    sessions: HashMap<Process, u32>,
+    sessions: FxHashMap<Process, u32>,
     /// Open ops' writes: (key, write id).
-    open_writes: HashMap<u32, Vec<(u32, u32)>>,
+    open_writes: Vec<Vec<(u32, u32)>>,
     reads: u64,
     judged: [bool; 4],
     findings: Findings,
     /// Scratch for one read: per writing session, (element, seq, position) held.
-    by_session: HashMap<u32, Vec<(i64, u32, usize)>>,
+    by_session: Vec<Vec<(i64, u32, usize)>>,
     touched: Vec<u32>,
 }
 
@@ -165,9 +165,9 @@ impl Session {
         if id == self.per_key.len() {
             self.per_key.push(KeyState {
                 mode: Mode::Unknown,
-                ids: HashMap::new(),
+                ids: FxHashMap::default(),
                 writes: Vec::new(),
-                sessions: HashMap::new(),
+                sessions: FxHashMap::default(),
                 negative: false,
             });
         }
@@ -176,12 +176,18 @@ impl Session {
 
     fn session(&mut self, process: &Process) -> u32 {
         let next = self.sessions.len() as u32;
-        *self.sessions.entry(process.clone()).or_insert(next)
+        let id = *self.sessions.entry(process.clone()).or_insert(next);
+        if id == next {
+            self.open_writes.push(Vec::new());
+            self.by_session.push(Vec::new());
+        }
+        id
     }
 
     fn invoke(&mut self, op: &Op) {
         let session = self.session(&op.process);
-        let mut opened = Vec::new();
+        let mut opened = std::mem::take(&mut self.open_writes[session as usize]);
+        opened.clear();
         for micro in micro_ops(&op.f, &op.value, &Value::Nil) {
             let Micro::Write(f, key, x) = micro else {
                 continue;
@@ -211,9 +217,7 @@ impl Session {
             state.ids.entry(x).or_insert(id);
             opened.push((k as u32, id));
         }
-        if !opened.is_empty() {
-            self.open_writes.insert(session, opened);
-        }
+        self.open_writes[session as usize] = opened;
     }
 
     fn complete(&mut self, invoked: &crate::util::Invoked, op: &Op) {
@@ -226,7 +230,8 @@ impl Session {
                 }
             }
         }
-        for (k, id) in self.open_writes.remove(&session).unwrap_or_default() {
+        let mut opened = std::mem::take(&mut self.open_writes[session as usize]);
+        for &(k, id) in &opened {
             let state = &mut self.per_key[k as usize];
             let w = &mut state.writes[id as usize];
             match op.kind {
@@ -240,6 +245,8 @@ impl Session {
                 _ => {}
             }
         }
+        opened.clear();
+        self.open_writes[session as usize] = opened;
     }
 
     fn read(&mut self, k: usize, s: u32, r: u64, value: &Value) {
@@ -373,14 +380,12 @@ impl Session {
         let state = &mut per_key[k];
         let is_list = state.mode == Mode::List;
         for t in touched.drain(..) {
-            if let Some(v) = by_session.get_mut(&t) {
-                v.clear();
-            }
+            by_session[t as usize].clear();
         }
         for (pos, x) in held.iter().enumerate() {
             if let Some(&id) = state.ids.get(x) {
                 let w = &state.writes[id as usize];
-                let list = by_session.entry(w.session).or_default();
+                let list = &mut by_session[w.session as usize];
                 if list.is_empty() {
                     touched.push(w.session);
                 }
@@ -394,9 +399,7 @@ impl Session {
         let mut extras: Vec<i64> = Vec::new();
         let mut latest: Vec<(u32, u32)> = Vec::new();
         for &t in touched.iter() {
-            let Some(present) = by_session.get_mut(&t) else {
-                continue;
-            };
+            let present = &mut by_session[t as usize];
             let sk = &state.sessions[&t];
             if is_list {
                 // Monotonic writes, order: the session's writes appear in the order made.

@@ -21,8 +21,9 @@
 use crate::util::{Event, Findings, Keys, NodeBits, Pairer, ints, key_label, quantiles_ms};
 use crate::{CheckResult, Checker, Validity};
 use history::{Op, OpType, Process, Sym};
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::json;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
 const NONE: u64 = u64::MAX;
 
@@ -43,14 +44,14 @@ struct Element {
 
 #[derive(Debug, Default)]
 struct KeyState {
-    ids: HashMap<i64, u32>,
+    ids: FxHashMap<i64, u32>,
     elements: Vec<Element>,
     /// Element ids in the order their adds were acknowledged.
     acked: Vec<u32>,
     /// Per node, the last final read: (index, what it held).
-    last_final: BTreeMap<Option<Sym>, (u64, HashSet<i64>)>,
+    last_final: BTreeMap<Option<Sym>, (u64, FxHashSet<i64>)>,
     /// The last read of the history that was not a final read.
-    last_read: Option<(u64, HashSet<i64>)>,
+    last_read: Option<(u64, FxHashSet<i64>)>,
     /// Index of the last read invoked.
     last_read_invoke: Option<u64>,
 }
@@ -62,10 +63,10 @@ pub struct SetChecker {
     per_key: Vec<KeyState>,
     nodes: NodeBits,
     /// Open reads: how many adds of their key had been acknowledged when they were invoked.
-    acked_at_invoke: HashMap<Process, usize>,
+    acked_at_invoke: FxHashMap<Process, usize>,
     reads: u64,
     findings: Findings,
-    scratch: HashSet<i64>,
+    scratch: FxHashSet<i64>,
 }
 
 impl SetChecker {
@@ -145,11 +146,11 @@ impl SetChecker {
         }
         if op.is_final {
             state.last_final.insert(op.node.clone(), (op.index, set));
-            self.scratch = HashSet::new();
+            self.scratch = FxHashSet::default();
         } else {
             self.scratch = match state.last_read.replace((op.index, set)) {
                 Some((_, old)) => old,
-                None => HashSet::new(),
+                None => FxHashSet::default(),
             };
         }
     }
@@ -239,7 +240,7 @@ impl Checker for SetChecker {
             // What is judged lost: each node's last final read (the final phase reads until
             // the replicas agree, so earlier rounds may still be catching up); without final
             // reads, the last read of the history.
-            let judged: Vec<&(u64, HashSet<i64>)> = if any_final {
+            let judged: Vec<&(u64, FxHashSet<i64>)> = if any_final {
                 state.last_final.values().collect()
             } else {
                 state.last_read.iter().collect()

@@ -3,8 +3,9 @@
 
 use crate::{Anomaly, CheckResult};
 use history::{Op, OpType, Process, Sym, Value};
+use rustc_hash::FxHashMap;
 use serde_json::json;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// Witnesses listed per anomaly kind (all of them are counted).
 pub(crate) const WITNESSES: usize = 10;
@@ -28,7 +29,7 @@ pub(crate) enum Event<'a> {
 /// do not pair (a malformed history; `stats` counts those) are passed over.
 #[derive(Debug, Default)]
 pub(crate) struct Pairer {
-    open: HashMap<Process, Invoked>,
+    open: FxHashMap<Process, Invoked>,
 }
 
 impl Pairer {
@@ -151,7 +152,7 @@ pub(crate) fn quantiles_ms(values: &mut [u64]) -> serde_json::Value {
 /// Nodes as bits of a mask (the first 64 nodes seen; visibility is not measured past them).
 #[derive(Debug, Default)]
 pub(crate) struct NodeBits {
-    bits: HashMap<Sym, u32>,
+    bits: FxHashMap<Sym, u32>,
 }
 
 impl NodeBits {
@@ -175,8 +176,8 @@ impl NodeBits {
 /// Keys as small numbers (integers, the common case, without formatting them).
 #[derive(Debug, Default)]
 pub(crate) struct Keys {
-    ints: HashMap<i64, u32>,
-    others: HashMap<String, u32>,
+    ints: FxHashMap<i64, u32>,
+    others: FxHashMap<String, u32>,
     values: Vec<Value>,
 }
 
