@@ -100,10 +100,9 @@ impl Checker for Convergence {
         let nodes: BTreeSet<&Sym> = self.rounds.keys().collect();
         let mut findings = Findings::default();
         if nodes.is_empty() {
-            return CheckResult::new(
+            return CheckResult::not_applicable(
                 "convergence",
-                Validity::Unknown,
-                "no final reads in this history: nothing to say about convergence",
+                "not judged: the history has no final reads",
             );
         }
         let heal = self.heal_time.unwrap_or(0);

@@ -119,6 +119,18 @@ pub struct CheckResult {
     pub anomaly_counts: BTreeMap<String, u64>,
     /// Anomalies with their witnesses; may be a bounded sample of all those counted.
     pub anomalies: Vec<Anomaly>,
+    /// False when the history holds nothing this checker judges (e.g. no final reads for
+    /// `convergence`): its `unknown` then does not weigh on the verdict.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub applicable: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 impl CheckResult {
@@ -130,6 +142,15 @@ impl CheckResult {
             figures: serde_json::Map::new(),
             anomaly_counts: BTreeMap::new(),
             anomalies: Vec::new(),
+            applicable: true,
+        }
+    }
+
+    /// The history holds nothing this checker judges.
+    pub fn not_applicable(checker: &str, summary: impl Into<String>) -> CheckResult {
+        CheckResult {
+            applicable: false,
+            ..CheckResult::new(checker, Validity::Unknown, summary)
         }
     }
 }
@@ -179,8 +200,12 @@ pub struct Verdict {
 
 impl Verdict {
     pub fn of(results: Vec<CheckResult>) -> Verdict {
-        // With no checker at all nothing was decided.
-        let valid = results.iter().map(|r| r.valid).reduce(Validity::and);
+        // With no checker that applies, nothing was decided.
+        let valid = results
+            .iter()
+            .filter(|r| r.applicable)
+            .map(|r| r.valid)
+            .reduce(Validity::and);
         Verdict {
             valid: valid.unwrap_or(Validity::Unknown),
             results,
@@ -213,6 +238,10 @@ mod tests {
         assert_eq!(Unknown.and(False), False);
         assert_eq!(False.and(True), False);
         assert_eq!(Verdict::of(vec![]).valid, Unknown);
+        let ok = CheckResult::new("a", True, "");
+        let na = CheckResult::not_applicable("b", "nothing to judge");
+        assert_eq!(Verdict::of(vec![ok, na.clone()]).valid, True);
+        assert_eq!(Verdict::of(vec![na]).valid, Unknown);
     }
 
     #[test]

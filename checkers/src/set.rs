@@ -294,7 +294,8 @@ impl Checker for SetChecker {
         };
         let summary = match valid {
             Validity::False => format!(
-                "{found} anomalies among {acked} acknowledged elements: {}",
+                "{found} {} among {acked} acknowledged elements: {}",
+                if found == 1 { "anomaly" } else { "anomalies" },
                 findings.describe()
             ),
             Validity::Unknown if reads == 0 => {

@@ -233,3 +233,30 @@ fn convert_goes_both_ways_without_loss() {
         254
     );
 }
+
+#[test]
+fn a_jepsen_set_history_with_a_lost_element_exits_1_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = rift(
+        dir.path(),
+        &[
+            "check",
+            sample("set-lost.edn").to_str().unwrap(),
+            "--workload",
+            "set",
+        ],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("1 lost"), "{stdout}");
+    assert!(stdout.contains("read-your-writes"), "{stdout}");
+    let results: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("results/latest/results.json")).unwrap(),
+    )
+    .unwrap();
+    let set = &results["results"][1];
+    assert_eq!(set["checker"], "set");
+    assert_eq!(set["anomalies"][0]["ops"], serde_json::json!([0, 1, 6]));
+    // No final reads: convergence does not apply and does not weigh on the verdict.
+    assert_eq!(results["results"][2]["applicable"], false);
+}

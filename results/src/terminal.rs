@@ -11,7 +11,12 @@ pub fn render_terminal(results: &ResultsFile) -> String {
     let mut checkers = Builder::default();
     checkers.push_record(["checker", "valid", "summary"]);
     for r in &results.results {
-        checkers.push_record([r.checker.as_str(), r.valid.as_str(), r.summary.as_str()]);
+        let valid = if r.applicable {
+            r.valid.as_str()
+        } else {
+            "n/a"
+        };
+        checkers.push_record([r.checker.as_str(), valid, r.summary.as_str()]);
     }
     out.push_str(&checkers.build().with(Style::rounded()).to_string());
     out.push('\n');
