@@ -4,7 +4,11 @@
 //!
 //! However often a request is retried, its id must be created once. An id whose inserts were
 //! answered `created` more than once is `duplicate-creation`: the double credit of a retried
-//! payment. Memory: a few words per request id.
+//! payment. A creation the client never heard of (its answer timed out, and the retry created
+//! again) shows in the store's ledger, when the history reads one: reads (`read` → a list of
+//! payloads, one per creation) are judged like final reads elsewhere — each node's last final
+//! read, else the last read — and a payload there more than once is `duplicate-creation` too.
+//! Memory: a few words per request id.
 
 use crate::util::{Event, Findings, Pairer, show};
 use crate::{CheckResult, Checker, Validity};
@@ -26,6 +30,10 @@ pub struct Idempotency {
     /// Ids in the order first seen, so that the verdict does not depend on hashing.
     order: Vec<String>,
     acknowledged: u64,
+    /// Payload -> request id.
+    payloads: FxHashMap<i64, String>,
+    /// The judged ledger reads: per node (final reads), or the last read (None).
+    ledgers: std::collections::BTreeMap<Option<history::Sym>, (u64, bool, Vec<i64>)>,
 }
 
 fn id_of(v: &Value) -> Option<String> {
@@ -42,12 +50,22 @@ impl Checker for Idempotency {
         let Some(Event::Complete { invoked, op }) = self.pairer.push(op) else {
             return;
         };
+        if &*op.f == "read" && op.kind == OpType::Ok {
+            if let Some(entries) = crate::util::ints(&op.value) {
+                let slot = if op.is_final { op.node.clone() } else { None };
+                self.ledgers.insert(slot, (op.index, op.is_final, entries));
+            }
+            return;
+        }
         if &*op.f != "insert" {
             return;
         }
         let Some(id) = id_of(&invoked.value) else {
             return;
         };
+        if let Some(payload) = invoked.value.as_seq().and_then(|v| v.get(1)?.as_int()) {
+            self.payloads.entry(payload).or_insert_with(|| id.clone());
+        }
         let request = match self.requests.get_mut(&id) {
             Some(r) => r,
             None => {
@@ -85,6 +103,37 @@ impl Checker for Idempotency {
                         ops.join(", ")
                     )
                 }),
+            }
+        }
+        // The ledger: each node's last final read, or without final reads the last read.
+        let any_final = self.ledgers.values().any(|l| l.1);
+        let mut doubled: std::collections::BTreeSet<i64> = std::collections::BTreeSet::new();
+        for (index, is_final, entries) in self.ledgers.values() {
+            if *is_final != any_final {
+                continue;
+            }
+            let mut counts: std::collections::BTreeMap<i64, usize> = Default::default();
+            for e in entries {
+                *counts.entry(*e).or_default() += 1;
+            }
+            for (payload, n) in counts {
+                let Some(id) = self.payloads.get(&payload) else {
+                    continue;
+                };
+                let already = self.requests[id].created.len() > 1;
+                if n > 1 && !already && doubled.insert(payload) {
+                    let r = &self.requests[id];
+                    findings.note("duplicate-creation", vec![*index], || {
+                        format!(
+                            "Request {id} (payload {payload}) was attempted {} times and answered \
+                             `created` {} times, but the ledger read by op {index} holds its \
+                             payload {n} times: a retry created it again after an attempt whose \
+                             answer was lost had already created it.",
+                            r.attempts,
+                            r.created.len()
+                        )
+                    });
+                }
             }
         }
         let found = findings.total();
@@ -131,6 +180,37 @@ mod tests {
         let req = Value::List(vec![Value::from(id), Value::Int(1)]);
         let done = Value::List(vec![Value::from(id), Value::from(outcome)]);
         pair(p, kind, "insert", req, done)
+    }
+
+    #[test]
+    fn a_payload_twice_in_the_ledger_is_a_duplicate_creation() {
+        let mut rows = Vec::new();
+        rows.extend(insert(0, OpType::Info, "req-1", ""));
+        rows.extend(insert(5, OpType::Ok, "req-1", "created"));
+        rows.extend([
+            (9, OpType::Invoke, "read", Value::Nil, "n1", true),
+            (
+                9,
+                OpType::Ok,
+                "read",
+                crate::testing::ints(&[1]),
+                "n1",
+                true,
+            ),
+        ]);
+        let r = run(Box::new(Idempotency::default()), &h(&rows));
+        assert_eq!(r.valid, Validity::True, "{}", r.summary);
+        rows[5].3 = crate::testing::ints(&[1, 1]);
+        let r = run(Box::new(Idempotency::default()), &h(&rows));
+        assert_eq!(count(&r, "duplicate-creation"), 1, "{}", r.summary);
+        assert_eq!(r.anomalies[0].ops, vec![5]);
+        assert!(
+            r.anomalies[0]
+                .explanation
+                .contains("holds its payload 2 times"),
+            "{}",
+            r.anomalies[0].explanation
+        );
     }
 
     #[test]

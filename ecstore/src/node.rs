@@ -40,6 +40,9 @@ pub struct Failure {
     definite: bool,
 }
 
+/// The list insert-if-absent appends each creation's payload to.
+pub const LEDGER: &str = "ledger";
+
 impl Failure {
     fn bad_request(message: impl Into<String>) -> Failure {
         Failure {
@@ -279,10 +282,21 @@ impl Node {
         name: &str,
         value: Value,
     ) -> Result<Value, Failure> {
-        let key = format!("{}/{name}", kind_str(kind));
         if kind == Kind::Idem {
+            let key = format!("{}/{name}", kind_str(kind));
             return self.insert_if_absent(&key, value).await;
         }
+        self.update(kind, name, value).await
+    }
+
+    /// A write of any kind but insert-if-absent: applied here, then replicated.
+    async fn update(
+        self: &Arc<Self>,
+        kind: Kind,
+        name: &str,
+        value: Value,
+    ) -> Result<Value, Failure> {
+        let key = format!("{}/{name}", kind_str(kind));
         if matches!(kind, Kind::Set | Kind::Counter | Kind::List) && !value.is_i64() {
             return Err(Failure::bad_request(format!(
                 "a {} takes an integer, not {value}",
@@ -303,7 +317,7 @@ impl Node {
         Ok(json!({"ok": true}))
     }
 
-    /// Creates the record unless a read (routed as every read is) finds one: with R=1 under a
+    /// Creates the record (and its ledger entry) unless a read (routed as every read is) finds one: with R=1 under a
     /// partition, two coordinators can both find none and both create.
     async fn insert_if_absent(
         self: &Arc<Self>,
@@ -315,9 +329,14 @@ impl Node {
         }
         let state = State::Lww {
             stamp: self.clock.now(),
-            data: Data::Idem(payload),
+            data: Data::Idem(payload.clone()),
         };
         self.merge_local(key, &state)?;
+        // What a creation does (a payment's credit): an entry in the ledger, a list every
+        // replica keeps, so that a request created twice shows there twice.
+        if payload.is_i64() {
+            self.update(Kind::List, LEDGER, payload).await?;
+        }
         self.replicate(key, state).await?;
         Ok(json!({"result": "created"}))
     }

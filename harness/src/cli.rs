@@ -26,8 +26,10 @@ pub enum Command {
     Exec(ExecArgs),
     /// Undo every fault rift injected on these nodes (after a crash): rules, clocks, pauses.
     Heal(HealArgs),
-    /// Run the demo scenarios on a local cluster [not built yet].
-    Demo(Planned),
+    /// Run ecstore scenarios on the local cluster, each with the verdict it should earn: one
+    /// correct configuration and four flawed ones (lost updates under clock skew, session
+    /// guarantees broken, replicas that never converge, a request created twice).
+    Demo(DemoArgs),
     /// Serve a web UI over the results directory [not built yet].
     Serve(Planned),
     /// Re-render a run's reports [not built yet].
@@ -38,10 +40,10 @@ impl Command {
     /// The name of a planned command that is not built yet.
     pub fn not_built(&self) -> Option<&'static str> {
         Some(match self {
-            Command::Demo(_) => "demo",
             Command::Serve(_) => "serve",
             Command::Report(_) => "report",
             Command::Check(_)
+            | Command::Demo(_)
             | Command::Convert(_)
             | Command::Cluster(_)
             | Command::Exec(_)
@@ -51,6 +53,26 @@ impl Command {
             }
         })
     }
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Seconds of workload per scenario.
+    #[arg(long, default_value_t = 20.0)]
+    pub time_limit: f64,
+    /// Run only these scenarios (comma-separated): crdt-quorum, lww-clock-skew,
+    /// random-replica-r1, no-anti-entropy, idempotency-r1.
+    #[arg(long, value_delimiter = ',')]
+    pub only: Option<Vec<String>>,
+    /// Seed every scenario's generator and nemesis with this.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Where run directories go.
+    #[arg(long, default_value = "results")]
+    pub results_dir: PathBuf,
+    /// Where the local cluster keeps its state (it is made when none is up).
+    #[arg(long, default_value = control::cluster::DEFAULT_STATE_DIR)]
+    pub cluster_state_dir: PathBuf,
 }
 
 /// Whatever a planned command is given, until it is built.

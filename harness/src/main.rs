@@ -6,6 +6,7 @@ mod check;
 mod cli;
 mod cluster_cmd;
 mod convert;
+mod demo;
 mod exec;
 mod exit;
 mod heal_cmd;
@@ -40,6 +41,7 @@ fn run(cli: cli::Cli) -> Exit {
         cli::Command::Exec(args) => exec::run(args),
         cli::Command::Test(args) => test_cmd::run(*args),
         cli::Command::Heal(args) => heal_cmd::run(args),
+        cli::Command::Demo(args) => demo::run(args),
         planned => Err(exit::usage(format!(
             "`rift {}` is not built yet in this version of rift; `rift check` and `rift convert` are",
             planned.not_built().unwrap_or("?")

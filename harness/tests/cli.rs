@@ -169,7 +169,8 @@ fn bad_input_exits_254_naming_the_place() {
         (&["check"], "required arguments were not provided"),
         (&["chek", "h.jsonl"], "unrecognized subcommand 'chek'"),
         (&["test", "--time-limit", "20"], "--workload: required"),
-        (&["demo"], "`rift demo` is not built yet"),
+        (&["serve"], "`rift serve` is not built yet"),
+        (&["demo", "--only", "nope"], "no demo scenario \"nope\""),
         (&["heal"], "say which nodes"),
         (
             &["convert", "h.jsonl", "h.txt"],

@@ -463,7 +463,8 @@ impl Workload for EcstoreWorkload {
             Kind::Register | Kind::List => (0..KEYS)
                 .map(|k| Invocation::new("read", Value::List(vec![Value::Int(k), Value::Nil])))
                 .collect(),
-            Kind::Idempotency => Vec::new(),
+            // The ledger: one entry per creation.
+            Kind::Idempotency => vec![Invocation::new("read", Value::Nil)],
         }
     }
 
@@ -520,6 +521,7 @@ impl EcstoreWorkloadClient {
                 };
                 done.keyed(key)
             }
+            (Kind::Idempotency, "read") => c.read("list", "ledger", local).await,
             (Kind::Idempotency, "insert") => {
                 let Some(parts) = op.value.as_seq() else {
                     return Completion::fail("insert takes [id, payload]");

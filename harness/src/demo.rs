@@ -1,0 +1,281 @@
+//! `rift demo`: ecstore configurations, each run as a `rift test` on the local cluster, each
+//! with the verdict it should earn — one correct configuration and four with a known flaw — and
+//! one table saying whether each found what it expects.
+
+use crate::cli::{Cli, Command, DemoArgs};
+use crate::exit::{Exit, usage};
+use anyhow::{Context, Result};
+use clap::Parser;
+use results::ResultsFile;
+use std::path::Path;
+use tabled::builder::Builder;
+use tabled::settings::Style;
+
+/// One configuration and what it should show.
+#[derive(Debug, Clone, Copy)]
+pub struct Scenario {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub workload: &'static str,
+    /// `rift test` flags beyond the workload, the local cluster and the results directory.
+    pub flags: &'static [&'static str],
+    /// Checker and anomaly kinds it must report; none: every checker valid.
+    pub expect: &'static [(&'static str, &'static str)],
+}
+
+pub const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "crdt-quorum",
+        about: "CRDT merges, majority quorums, anti-entropy; partitions",
+        workload: "set",
+        flags: &["--nemesis", "partition", "--routing", "sticky"],
+        expect: &[],
+    },
+    Scenario {
+        name: "lww-clock-skew",
+        about: "last-write-wins on wall clocks; clocks bumped and strobed",
+        workload: "register",
+        flags: &[
+            "--nemesis",
+            "clock",
+            "--nemesis-targets",
+            "one",
+            "--db-flag=--resolution=lww-wall",
+        ],
+        expect: &[("register", "lost-update")],
+    },
+    Scenario {
+        name: "random-replica-r1",
+        about: "W=1, reads from one random replica, sessions roaming; partitions",
+        workload: "set",
+        flags: &[
+            "--nemesis",
+            "partition",
+            "--routing",
+            "roaming",
+            "--db-flag=--write-quorum=1",
+            "--db-flag=--read-routing=random",
+        ],
+        expect: &[
+            ("session", "read-your-writes"),
+            ("session", "monotonic-reads"),
+        ],
+    },
+    Scenario {
+        name: "no-anti-entropy",
+        about: "W=1, no anti-entropy, no read repair; partitions",
+        workload: "set",
+        flags: &[
+            "--nemesis",
+            "partition",
+            "--final-read-bound",
+            "5",
+            "--db-flag=--write-quorum=1",
+            "--db-flag=--anti-entropy-ms=0",
+            "--db-flag=--read-repair=off",
+        ],
+        expect: &[("convergence", "divergent")],
+    },
+    Scenario {
+        name: "idempotency-r1",
+        about: "insert-if-absent checked on one replica (R=1), retried elsewhere; partitions",
+        workload: "idempotency",
+        flags: &[
+            "--nemesis",
+            "partition",
+            "--routing",
+            "roaming",
+            "--db-flag=--read-quorum=1",
+        ],
+        expect: &[("idempotency", "duplicate-creation")],
+    },
+];
+
+/// What one scenario found.
+#[derive(Debug)]
+struct Outcome {
+    scenario: Scenario,
+    found: String,
+    passed: bool,
+    run_dir: String,
+}
+
+pub fn run(args: DemoArgs) -> Result<Exit> {
+    let chosen: Vec<Scenario> = match &args.only {
+        Some(names) => names
+            .iter()
+            .map(|n| {
+                SCENARIOS
+                    .iter()
+                    .find(|s| s.name == n)
+                    .copied()
+                    .ok_or_else(|| {
+                        let all: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
+                        usage(format!(
+                            "no demo scenario {n:?}; there are {}",
+                            all.join(", ")
+                        ))
+                    })
+            })
+            .collect::<Result<_, _>>()?,
+        None => SCENARIOS.to_vec(),
+    };
+    let mut outcomes = Vec::new();
+    for (i, scenario) in chosen.iter().enumerate() {
+        eprintln!(
+            "rift demo: scenario {} of {}: {} ({})",
+            i + 1,
+            chosen.len(),
+            scenario.name,
+            scenario.about
+        );
+        outcomes.push(run_scenario(*scenario, &args)?);
+    }
+
+    let mut table = Builder::default();
+    table.push_record(["scenario", "expected", "found", "verdict"]);
+    for o in &outcomes {
+        table.push_record([
+            o.scenario.name.to_owned(),
+            expected(&o.scenario),
+            o.found.clone(),
+            if o.passed {
+                "as expected"
+            } else {
+                "NOT as expected"
+            }
+            .to_owned(),
+        ]);
+    }
+    println!("{}", table.build().with(Style::rounded()));
+    for o in &outcomes {
+        println!("{:<20} {}", o.scenario.name, o.run_dir);
+    }
+    let failed = outcomes.iter().filter(|o| !o.passed).count();
+    if failed == 0 {
+        println!("rift demo: every scenario found what it expects");
+        Ok(Exit::Valid)
+    } else {
+        println!(
+            "rift demo: {failed} of {} scenarios did not find what they expect",
+            outcomes.len()
+        );
+        Ok(Exit::Invalid)
+    }
+}
+
+fn expected(s: &Scenario) -> String {
+    if s.expect.is_empty() {
+        return "valid".to_owned();
+    }
+    let kinds: Vec<String> = s.expect.iter().map(|(c, k)| format!("{c}: {k}")).collect();
+    kinds.join(", ")
+}
+
+fn run_scenario(scenario: Scenario, args: &DemoArgs) -> Result<Outcome> {
+    let name = format!("demo-{}", scenario.name);
+    let results_dir = args.results_dir.display().to_string();
+    let time_limit = args.time_limit.to_string();
+    let state_dir = args.cluster_state_dir.display().to_string();
+    let mut argv: Vec<String> = [
+        "rift",
+        "test",
+        "--local",
+        "--cluster-state-dir",
+        &state_dir,
+        "--db",
+        "ecstore",
+        "--workload",
+        scenario.workload,
+        "--name",
+        &name,
+        "--time-limit",
+        &time_limit,
+        "--nemesis-interval",
+        "3",
+        "--results-dir",
+        &results_dir,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    if let Some(seed) = args.seed {
+        argv.extend(["--seed".to_owned(), seed.to_string()]);
+    }
+    argv.extend(scenario.flags.iter().map(|s| s.to_string()));
+    let Command::Test(test_args) = Cli::try_parse_from(&argv)
+        .with_context(|| format!("demo scenario {}: {}", scenario.name, argv.join(" ")))?
+        .command
+    else {
+        anyhow::bail!("demo scenario {} did not parse as a test", scenario.name);
+    };
+    let exit = crate::test_cmd::run(*test_args)?;
+    let run_dir = args
+        .results_dir
+        .join(&name)
+        .join(results::run_dir_files::LATEST);
+    let results = read_results(&run_dir).with_context(|| {
+        format!(
+            "scenario {} (rift test exited {})",
+            scenario.name, exit as u8
+        )
+    })?;
+    Ok(judge(scenario, &results, run_dir.display().to_string()))
+}
+
+fn read_results(run_dir: &Path) -> Result<ResultsFile> {
+    let path = run_dir.join(results::run_dir_files::RESULTS_JSON);
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// Did the run find what the scenario expects?
+fn judge(scenario: Scenario, results: &ResultsFile, run_dir: String) -> Outcome {
+    let mut found: Vec<String> = results
+        .results
+        .iter()
+        .flat_map(|r| {
+            r.anomaly_counts
+                .iter()
+                .map(move |(k, n)| format!("{}: {k} ({n})", r.checker))
+        })
+        .collect();
+    if found.is_empty() {
+        found.push(format!("{}", results.valid).replace("true", "valid"));
+    }
+    let passed = if scenario.expect.is_empty() {
+        results.valid == checkers::Validity::True
+    } else {
+        scenario.expect.iter().all(|(checker, kind)| {
+            results
+                .results
+                .iter()
+                .any(|r| r.checker == *checker && r.anomaly_counts.contains_key(*kind))
+        })
+    };
+    Outcome {
+        scenario,
+        found: found.join(", "),
+        passed,
+        run_dir,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_scenario_parses_as_a_test_and_names_checkers_its_workload_has() {
+        for s in SCENARIOS {
+            let mut argv = vec!["rift", "test", "--local", "--workload", s.workload];
+            argv.extend(s.flags);
+            assert!(Cli::try_parse_from(&argv).is_ok(), "{}", s.name);
+            let w = workloads::find(s.workload).unwrap();
+            for (checker, _) in s.expect {
+                assert!(w.checkers.contains(checker), "{}: {checker}", s.name);
+            }
+        }
+    }
+}
