@@ -11,6 +11,7 @@
 
 mod convergence;
 mod counter;
+pub mod elle;
 mod idempotency;
 mod register;
 mod session;
@@ -22,6 +23,7 @@ mod util;
 
 pub use convergence::Convergence;
 pub use counter::Counter;
+pub use elle::Elle;
 pub use idempotency::Idempotency;
 pub use register::Register;
 pub use session::{GUARANTEES, Session};
@@ -103,6 +105,9 @@ pub struct Anomaly {
     pub ops: Vec<u64>,
     /// A paragraph a person can follow without reading code.
     pub explanation: String,
+    /// For a cycle: its graph in Graphviz DOT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dot: Option<String>,
 }
 
 /// What one checker concluded.
@@ -174,11 +179,27 @@ pub const NAMES: &[&str] = &[
     "register",
     "idempotency",
     "session",
+    "list-append",
+    "rw-register",
 ];
+
+/// What some checkers are told beyond the history.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// For `list-append` and `rw-register`: the models to check (default strict-serializable).
+    pub consistency_models: Vec<String>,
+}
 
 /// A fresh checker by its stable name.
 pub fn by_name(name: &str) -> Option<Box<dyn Checker>> {
+    by_name_with(name, &Options::default())
+}
+
+/// A fresh checker by its stable name, with options.
+pub fn by_name_with(name: &str, options: &Options) -> Option<Box<dyn Checker>> {
     match name {
+        "list-append" => Some(Box::new(Elle::list_append(&options.consistency_models))),
+        "rw-register" => Some(Box::new(Elle::rw_register(&options.consistency_models))),
         "stats" => Some(Box::new(Stats::default())),
         "set" => Some(Box::new(SetChecker::default())),
         "convergence" => Some(Box::new(Convergence::default())),

@@ -79,6 +79,21 @@ impl Findings {
                 kind: kind.to_owned(),
                 ops,
                 explanation: explanation(),
+                dot: None,
+            });
+        }
+    }
+
+    /// Counts one anomaly with its graph (a cycle).
+    pub fn note_with_dot(&mut self, kind: &str, ops: Vec<u64>, explanation: String, dot: String) {
+        *self.counts.entry(kind.to_owned()).or_default() += 1;
+        let list = self.listed.entry(kind.to_owned()).or_default();
+        if list.len() < WITNESSES {
+            list.push(Anomaly {
+                kind: kind.to_owned(),
+                ops,
+                explanation,
+                dot: Some(dot),
             });
         }
     }

@@ -92,6 +92,7 @@ mod tests {
                 ops: vec![3, 9],
                 explanation:
                     "Element 4 was acknowledged by op 3\nbut no final read (op 9) holds it.".into(),
+                dot: None,
             });
         }
         let history = HistorySummary {

@@ -1,0 +1,1087 @@
+//! `list-append` and `rw-register`: Elle's transactional analyses.
+//!
+//! Transactions (`txn` ops of `[f k v]` micro-ops: `append`/`r` on lists, `w`/`r` on registers)
+//! are read once, in order, into compact records (a few words per transaction and micro-op;
+//! list reads keep only their length: every read must be a prefix of the longest read of its
+//! key, which is checked as the history streams, so a read's elements are the first `len` of
+//! that version order).
+//!
+//! Non-cycle anomalies: `G1a` (aborted read), `G1b` (intermediate read), `internal`,
+//! `duplicate-elements`, `incompatible-order`, `dirty-update`, `lost-update` (two committed
+//! transactions read the same version of a key and both wrote it), `future-read` (a read shows
+//! what its own transaction appends only later).
+//!
+//! Dependencies: ww, wr and rw from the version orders (lists: the longest read; registers: the
+//! initial state, and a write that follows a read of the same key in one transaction), process
+//! order, and real-time order as a transitive reduction (each transaction follows only the
+//! frontier of transactions completed before it began, not every one of them).
+//!
+//! Cycles: strongly connected components by an iterative Tarjan over a CSR graph; inside each,
+//! a shortest-cycle search per class of a declarative table (G0, G1c, G-single, G-nonadjacent,
+//! G2-item, each also `-process` and `-realtime`), bounded by work done: out of budget, the
+//! component is reported as `cycle-search-exhausted` and the verdict is unknown rather than a
+//! hang. A cycle of one process edge and data edges is named for the session guarantee it
+//! breaks (`read-your-writes`, `monotonic-reads`, `monotonic-writes`, `writes-follow-reads`).
+//! G2-item here means two or more rw edges; a cycle with exactly one is G-single.
+//!
+//! The verdict: `false` when an anomaly the chosen models prohibit is found (others are listed,
+//! and do not fail the check), with the weakest models the anomalies rule out.
+
+mod graph;
+pub mod models;
+
+use crate::util::{Findings, Keys, show};
+
+/// A key as people write it: strings bare.
+fn key_text(v: &Value) -> String {
+    v.as_str().map_or_else(|| show(v), str::to_owned)
+}
+use crate::{Anomaly, CheckResult, Checker, Validity};
+use graph::{Constraint, DATA, Exhausted, PROCESS, REALTIME, RW, RwRule, Searcher, WR, WW};
+use history::{Op, OpType, Process, Value};
+use rustc_hash::FxHashMap;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// Which data model the transactions use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    ListAppend,
+    RwRegister,
+}
+
+const NONE: u64 = u64::MAX;
+const NIL: i64 = i64::MIN;
+/// In `writer`: the write is not its transaction's last to that key.
+const INTERMEDIATE: u32 = 1 << 31;
+/// Search work (edges looked at) allowed per class over the whole history.
+const BUDGET: u64 = 50_000_000;
+/// Cycles explained per class (all are counted).
+const EXPLAINED: usize = 10;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Open,
+    Ok,
+    Fail,
+    Info,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Txn {
+    invoke: u64,
+    complete: u64,
+    process: u32,
+    status: Status,
+    mop_start: u32,
+    mop_len: u16,
+}
+
+const APPEND: u8 = 0;
+const WRITE: u8 = 1;
+const READ: u8 = 2;
+
+/// A micro-op: for list reads `value` is the length read; for register reads the value or NIL.
+#[derive(Debug, Clone, Copy)]
+struct Mop {
+    kind: u8,
+    key: u32,
+    value: i64,
+}
+
+#[derive(Debug)]
+struct OpenTxn {
+    id: u32,
+    preds: Vec<u32>,
+    value: Value,
+}
+
+/// The checker; [`Elle::list_append`] and [`Elle::rw_register`] make one.
+#[derive(Debug)]
+pub struct Elle {
+    flavor: Flavor,
+    models: Vec<String>,
+    keys: Keys,
+    txns: Vec<Txn>,
+    mops: Vec<Mop>,
+    processes: FxHashMap<Process, u32>,
+    open: FxHashMap<Process, OpenTxn>,
+    last_ok: FxHashMap<u32, u32>,
+    frontier: Vec<u32>,
+    edges: Vec<(u32, u32, u8)>,
+    /// Lists: per key the longest read (the version order) and the op that showed it.
+    longest: Vec<(Vec<i64>, u64)>,
+    /// (key, value) -> writing transaction (| INTERMEDIATE).
+    writer: FxHashMap<(u32, i64), u32>,
+    /// (key, version read) -> first committed transaction that read it and then wrote the key.
+    read_then_write: FxHashMap<(u32, i64), u32>,
+    /// Registers: (key, version, next version) from a read followed by a write.
+    version_pairs: Vec<(u32, i64, i64)>,
+    findings: Findings,
+    scratch: Vec<i64>,
+}
+
+impl Elle {
+    pub fn list_append(models: &[String]) -> Elle {
+        Elle::new(Flavor::ListAppend, models)
+    }
+
+    pub fn rw_register(models: &[String]) -> Elle {
+        Elle::new(Flavor::RwRegister, models)
+    }
+
+    fn new(flavor: Flavor, models: &[String]) -> Elle {
+        let models = if models.is_empty() {
+            vec!["strict-serializable".to_owned()]
+        } else {
+            models.to_vec()
+        };
+        Elle {
+            flavor,
+            models,
+            keys: Keys::default(),
+            txns: Vec::new(),
+            mops: Vec::new(),
+            processes: FxHashMap::default(),
+            open: FxHashMap::default(),
+            last_ok: FxHashMap::default(),
+            frontier: Vec::new(),
+            edges: Vec::new(),
+            longest: Vec::new(),
+            writer: FxHashMap::default(),
+            read_then_write: FxHashMap::default(),
+            version_pairs: Vec::new(),
+            findings: Findings::default(),
+            scratch: Vec::new(),
+        }
+    }
+
+    fn key(&mut self, k: &Value) -> u32 {
+        let id = self.keys.id(k);
+        if id as usize == self.longest.len() {
+            self.longest.push((Vec::new(), 0));
+        }
+        id
+    }
+
+    fn begin(&mut self, op: &Op) {
+        let next = self.processes.len() as u32;
+        let process = *self.processes.entry(op.process.clone()).or_insert(next);
+        let id = self.txns.len() as u32;
+        self.txns.push(Txn {
+            invoke: op.index,
+            complete: NONE,
+            process,
+            status: Status::Open,
+            mop_start: 0,
+            mop_len: 0,
+        });
+        self.open.insert(
+            op.process.clone(),
+            OpenTxn {
+                id,
+                preds: self.frontier.clone(),
+                value: op.value.clone(),
+            },
+        );
+    }
+
+    fn finish_txn(&mut self, open: OpenTxn, status: Status, value: &Value, index: u64) {
+        let id = open.id;
+        let start = self.mops.len();
+        let mut raw: Vec<(u8, u32, &Value)> = Vec::new();
+        for m in value.as_seq().unwrap_or_default() {
+            let Some([f, k, v]) = m.as_seq() else {
+                continue;
+            };
+            let kind = match (f.as_str(), self.flavor) {
+                (Some("append"), Flavor::ListAppend) => APPEND,
+                (Some("w"), Flavor::RwRegister) => WRITE,
+                (Some("r"), _) => READ,
+                _ => continue,
+            };
+            let key = self.key(k);
+            raw.push((kind, key, v));
+        }
+        {
+            let t = &mut self.txns[id as usize];
+            t.status = status;
+            t.complete = index;
+            t.mop_start = start as u32;
+            t.mop_len = raw.len() as u16;
+        }
+        let process = self.txns[id as usize].process;
+        if status != Status::Fail {
+            for &p in &open.preds {
+                self.edges.push((p, id, REALTIME));
+            }
+            if let Some(&last) = self.last_ok.get(&process) {
+                self.edges.push((last, id, PROCESS));
+            }
+        }
+        match status {
+            Status::Ok => {
+                self.last_ok.insert(process, id);
+                let preds = &open.preds;
+                self.frontier.retain(|t| !preds.contains(t));
+                self.frontier.push(id);
+            }
+            Status::Info => {
+                self.last_ok.remove(&process);
+            }
+            _ => {}
+        }
+        for (i, &(kind, key, v)) in raw.iter().enumerate() {
+            let later_write = raw[i + 1..]
+                .iter()
+                .find(|m| m.0 != READ && m.1 == key)
+                .and_then(|m| m.2.as_int());
+            match kind {
+                APPEND | WRITE => {
+                    let Some(x) = v.as_int() else { continue };
+                    let tag = id
+                        | if later_write.is_some() {
+                            INTERMEDIATE
+                        } else {
+                            0
+                        };
+                    self.writer.entry((key, x)).or_insert(tag);
+                    self.mops.push(Mop {
+                        kind,
+                        key,
+                        value: x,
+                    });
+                }
+                _ => {
+                    let value = if status == Status::Ok {
+                        self.read(id, index, key, v, &raw[..i], &raw[i + 1..], later_write)
+                    } else {
+                        NIL
+                    };
+                    self.mops.push(Mop {
+                        kind: READ,
+                        key,
+                        value,
+                    });
+                }
+            }
+        }
+    }
+
+    /// A committed read: its anomalies of its own; returns what the micro-op keeps.
+    #[allow(clippy::too_many_arguments)]
+    fn read(
+        &mut self,
+        id: u32,
+        index: u64,
+        key: u32,
+        v: &Value,
+        before: &[(u8, u32, &Value)],
+        after: &[(u8, u32, &Value)],
+        later_write: Option<i64>,
+    ) -> i64 {
+        let label = key_text(self.keys.value(key));
+        let own_before: Vec<i64> = before
+            .iter()
+            .filter(|m| m.0 != READ && m.1 == key)
+            .filter_map(|m| m.2.as_int())
+            .collect();
+        let kept = match self.flavor {
+            Flavor::RwRegister => {
+                let read = if v.is_nil() { Some(NIL) } else { v.as_int() };
+                let Some(read) = read else { return NIL };
+                if let Some(&mine) = own_before.last()
+                    && mine != read
+                {
+                    self.findings.note("internal", vec![index], || {
+                        format!(
+                            "Transaction op {index} wrote {mine} to key {label}, then read {} \
+                             there: a transaction must see its own writes.",
+                            if read == NIL {
+                                "nil".to_owned()
+                            } else {
+                                read.to_string()
+                            }
+                        )
+                    });
+                }
+                read
+            }
+            Flavor::ListAppend => {
+                let Some(list) = crate::util::ints(v) else {
+                    return 0;
+                };
+                self.scratch.clear();
+                self.scratch.extend_from_slice(&list);
+                self.scratch.sort_unstable();
+                if self.scratch.windows(2).any(|w| w[0] == w[1]) {
+                    self.findings.note("duplicate-elements", vec![index], || {
+                        format!(
+                            "Transaction op {index} read key {label} as {}: an element appended \
+                             once appears twice.",
+                            show(v)
+                        )
+                    });
+                }
+                if !own_before.is_empty() && !list.ends_with(&own_before) {
+                    self.findings.note("internal", vec![index], || {
+                        format!(
+                            "Transaction op {index} appended {own_before:?} to key {label}, then \
+                             read it as {}, which does not end with its own appends.",
+                            show(v)
+                        )
+                    });
+                }
+                let future: Option<i64> = after
+                    .iter()
+                    .filter(|m| m.0 == APPEND && m.1 == key)
+                    .filter_map(|m| m.2.as_int())
+                    .find(|x| list.contains(x));
+                if let Some(x) = future {
+                    self.findings.note("future-read", vec![index], || {
+                        format!(
+                            "Transaction op {index} read key {label} as {}, which holds {x}, an \
+                             element it appends only later.",
+                            show(v)
+                        )
+                    });
+                }
+                let (order, at) = &mut self.longest[key as usize];
+                let consistent = if list.len() > order.len() {
+                    list.starts_with(order)
+                } else {
+                    order.starts_with(&list)
+                };
+                if !consistent {
+                    let (at, order_text) = (*at, format!("{order:?}"));
+                    self.findings
+                        .note("incompatible-order", vec![at, index], || {
+                            format!(
+                                "Op {at} read key {label} as {order_text}, op {index} as {}: \
+                             neither is a prefix of the other, so there is no one order of \
+                             appends both saw.",
+                                show(v)
+                            )
+                        });
+                } else if list.len() > order.len() {
+                    *order = list.clone();
+                    *at = index;
+                }
+                list.len() as i64
+            }
+        };
+        if let Some(w) = later_write {
+            self.version_pairs.push((key, kept, w));
+            match self.read_then_write.get(&(key, kept)) {
+                Some(&other) if other != id => {
+                    let o = self.txns[other as usize].complete;
+                    let version = match self.flavor {
+                        Flavor::ListAppend => format!("the same {kept} elements"),
+                        Flavor::RwRegister if kept == NIL => "nil".to_owned(),
+                        Flavor::RwRegister => kept.to_string(),
+                    };
+                    self.findings.note("lost-update", vec![o, index], || {
+                        format!(
+                            "Transactions op {o} and op {index} both read key {label} as \
+                             {version} and both wrote it: one update was made without seeing \
+                             the other."
+                        )
+                    });
+                }
+                Some(_) => {}
+                None => {
+                    self.read_then_write.insert((key, kept), id);
+                }
+            }
+        }
+        kept
+    }
+
+    fn txn_mops(&self, t: u32) -> &[Mop] {
+        let t = &self.txns[t as usize];
+        &self.mops[t.mop_start as usize..t.mop_start as usize + t.mop_len as usize]
+    }
+
+    fn status(&self, t: u32) -> Status {
+        self.txns[t as usize].status
+    }
+
+    fn writer_of(&self, key: u32, x: i64) -> Option<(u32, bool)> {
+        self.writer
+            .get(&(key, x))
+            .map(|&w| (w & !INTERMEDIATE, w & INTERMEDIATE != 0))
+    }
+
+    /// Dependency edges and the anomalies of the version orders.
+    fn infer(&mut self) -> Vec<(u32, u32, u8)> {
+        let mut edges = std::mem::take(&mut self.edges);
+        match self.flavor {
+            Flavor::ListAppend => self.infer_lists(&mut edges),
+            Flavor::RwRegister => self.infer_registers(&mut edges),
+        }
+        edges
+    }
+
+    fn infer_lists(&mut self, edges: &mut Vec<(u32, u32, u8)>) {
+        let mut first_failed: Vec<usize> = Vec::with_capacity(self.longest.len());
+        for (key, (order, _)) in self.longest.iter().enumerate() {
+            let key = key as u32;
+            let mut failed_at = usize::MAX;
+            let mut prev: Option<u32> = None;
+            for (i, &x) in order.iter().enumerate() {
+                let Some((w, _)) = self.writer_of(key, x) else {
+                    prev = None;
+                    continue;
+                };
+                let failed = self.status(w) == Status::Fail;
+                if failed && failed_at == usize::MAX {
+                    failed_at = i;
+                }
+                if !failed && failed_at < i {
+                    let (fw, cw) = (
+                        self.txns
+                            [self.writer_of(key, order[failed_at]).map_or(0, |w| w.0) as usize]
+                            .complete,
+                        self.txns[w as usize].complete,
+                    );
+                    let label = key_text(self.keys.value(key));
+                    let (y, z) = (order[failed_at], x);
+                    self.findings.note("dirty-update", vec![fw, cw], || {
+                        format!(
+                            "Key {label}'s order of appends has {z} (committed, op {cw}) after \
+                             {y}, appended by a transaction that failed (op {fw}): a committed \
+                             write built on an aborted one."
+                        )
+                    });
+                    failed_at = usize::MAX - 1;
+                }
+                if let Some(p) = prev
+                    && p != w
+                    && !failed
+                {
+                    edges.push((p, w, WW));
+                }
+                prev = (!failed).then_some(w);
+            }
+            first_failed.push(failed_at);
+        }
+        for t in 0..self.txns.len() as u32 {
+            if self.status(t) != Status::Ok {
+                continue;
+            }
+            let done = self.txns[t as usize].complete;
+            let reads: Vec<Mop> = self
+                .txn_mops(t)
+                .iter()
+                .filter(|m| m.kind == READ)
+                .copied()
+                .collect();
+            for m in reads {
+                let (key, len) = (m.key, m.value as usize);
+                let order_len = self.longest[key as usize].0.len();
+                if len > order_len {
+                    continue;
+                }
+                let label = key_text(self.keys.value(key));
+                if first_failed[key as usize] < len {
+                    let x = self.longest[key as usize].0[first_failed[key as usize]];
+                    if let Some((w, _)) = self.writer_of(key, x) {
+                        let fw = self.txns[w as usize].complete;
+                        self.findings.note("G1a", vec![fw, done], || {
+                            format!(
+                                "Transaction op {done} read key {label} including {x}, appended \
+                                 by a transaction that failed (op {fw}): an aborted read."
+                            )
+                        });
+                    }
+                }
+                if len > 0 {
+                    let x = self.longest[key as usize].0[len - 1];
+                    if let Some((w, intermediate)) = self.writer_of(key, x)
+                        && w != t
+                        && self.status(w) != Status::Fail
+                    {
+                        edges.push((w, t, WR));
+                        if intermediate {
+                            let wd = self.txns[w as usize].complete;
+                            self.findings.note("G1b", vec![wd, done], || {
+                                format!(
+                                    "Transaction op {done} read key {label} ending at {x}, which \
+                                     transaction op {wd} appended and then appended more to: an \
+                                     intermediate read."
+                                )
+                            });
+                        }
+                    }
+                }
+                if len < order_len {
+                    let y = self.longest[key as usize].0[len];
+                    if let Some((w, _)) = self.writer_of(key, y)
+                        && w != t
+                        && self.status(w) != Status::Fail
+                    {
+                        edges.push((t, w, RW));
+                    }
+                }
+            }
+        }
+    }
+
+    fn infer_registers(&mut self, edges: &mut Vec<(u32, u32, u8)>) {
+        let mut readers: FxHashMap<(u32, i64), Vec<u32>> = FxHashMap::default();
+        for t in 0..self.txns.len() as u32 {
+            if self.status(t) != Status::Ok {
+                continue;
+            }
+            let done = self.txns[t as usize].complete;
+            let reads: Vec<Mop> = self
+                .txn_mops(t)
+                .iter()
+                .filter(|m| m.kind == READ)
+                .copied()
+                .collect();
+            for m in reads {
+                readers.entry((m.key, m.value)).or_default().push(t);
+                if m.value == NIL {
+                    continue;
+                }
+                let Some((w, intermediate)) = self.writer_of(m.key, m.value) else {
+                    continue;
+                };
+                let label = key_text(self.keys.value(m.key));
+                let (wd, x) = (self.txns[w as usize].complete, m.value);
+                if self.status(w) == Status::Fail {
+                    self.findings.note("G1a", vec![wd, done], || {
+                        format!(
+                            "Transaction op {done} read {x} from key {label}, written by a \
+                             transaction that failed (op {wd}): an aborted read."
+                        )
+                    });
+                } else if w != t {
+                    edges.push((w, t, WR));
+                    if intermediate {
+                        self.findings.note("G1b", vec![wd, done], || {
+                            format!(
+                                "Transaction op {done} read {x} from key {label}, which \
+                                 transaction op {wd} overwrote before it committed: an \
+                                 intermediate read."
+                            )
+                        });
+                    }
+                }
+            }
+        }
+        for &(key, v, w) in &self.version_pairs {
+            let Some((wt, _)) = self.writer_of(key, w) else {
+                continue;
+            };
+            if self.status(wt) == Status::Fail {
+                continue;
+            }
+            if v != NIL
+                && let Some((vt, _)) = self.writer_of(key, v)
+                && vt != wt
+                && self.status(vt) != Status::Fail
+            {
+                edges.push((vt, wt, WW));
+            }
+            for &r in readers.get(&(key, v)).map_or(&[][..], |r| &r[..]) {
+                if r != wt {
+                    edges.push((r, wt, RW));
+                }
+            }
+        }
+    }
+
+    /// One step of a cycle, in words.
+    fn explain_step(&self, a: u32, b: u32, t: u8) -> String {
+        let (ta, tb) = (&self.txns[a as usize], &self.txns[b as usize]);
+        let name = |x: u32| format!("T{x}");
+        let lists = self.flavor == Flavor::ListAppend;
+        let reason = match t {
+            PROCESS => format!(
+                "{} came after {} in process {}",
+                name(b),
+                name(a),
+                ta.process
+            ),
+            REALTIME => format!(
+                "{} began (op {}) after {} had completed (op {})",
+                name(b),
+                tb.invoke,
+                name(a),
+                ta.complete
+            ),
+            WR => self
+                .txn_mops(b)
+                .iter()
+                .filter(|m| m.kind == READ)
+                .find_map(|m| {
+                    let x = if lists {
+                        let order = &self.longest[m.key as usize].0;
+                        (m.value > 0)
+                            .then(|| order.get(m.value as usize - 1))
+                            .flatten()
+                            .copied()?
+                    } else {
+                        m.value
+                    };
+                    (self.writer_of(m.key, x)?.0 == a).then(|| {
+                        let k = key_text(self.keys.value(m.key));
+                        if lists {
+                            format!("{} observed {}'s append of {x} to {k}", name(b), name(a))
+                        } else {
+                            format!("{} read {}'s write of {x} to {k}", name(b), name(a))
+                        }
+                    })
+                })
+                .unwrap_or_else(|| format!("{} read what {} wrote", name(b), name(a))),
+            WW => self
+                .txn_mops(b)
+                .iter()
+                .filter(|m| m.kind != READ)
+                .find_map(|m| {
+                    let k = key_text(self.keys.value(m.key));
+                    if lists {
+                        let order = &self.longest[m.key as usize].0;
+                        let i = order.iter().position(|&x| x == m.value)?;
+                        let prev = *order.get(i.checked_sub(1)?)?;
+                        (self.writer_of(m.key, prev)?.0 == a).then(|| {
+                            format!(
+                                "{} appended {} to {k} after {}'s {prev}",
+                                name(b),
+                                m.value,
+                                name(a)
+                            )
+                        })
+                    } else {
+                        self.version_pairs
+                            .iter()
+                            .find(|&&(key, v, w)| {
+                                key == m.key
+                                    && w == m.value
+                                    && v != NIL
+                                    && self.writer_of(key, v).is_some_and(|x| x.0 == a)
+                            })
+                            .map(|&(_, v, w)| {
+                                format!("{} wrote {w} to {k} over {}'s {v}", name(b), name(a))
+                            })
+                    }
+                })
+                .unwrap_or_else(|| format!("{} overwrote {}", name(b), name(a))),
+            _ => self
+                .txn_mops(a)
+                .iter()
+                .filter(|m| m.kind == READ)
+                .find_map(|m| {
+                    let k = key_text(self.keys.value(m.key));
+                    if lists {
+                        let order = &self.longest[m.key as usize].0;
+                        let y = *order.get(m.value as usize)?;
+                        (self.writer_of(m.key, y)?.0 == b).then(|| {
+                            format!(
+                                "{} read {k} with {} elements, not yet {}'s append of {y}",
+                                name(a),
+                                m.value,
+                                name(b)
+                            )
+                        })
+                    } else {
+                        self.version_pairs
+                            .iter()
+                            .find(|&&(key, v, w)| {
+                                key == m.key
+                                    && v == m.value
+                                    && self.writer_of(key, w).is_some_and(|x| x.0 == b)
+                            })
+                            .map(|&(_, v, w)| {
+                                let v = if v == NIL {
+                                    "nil".to_owned()
+                                } else {
+                                    v.to_string()
+                                };
+                                format!(
+                                    "{} read {v} from {k}, which {} overwrote with {w}",
+                                    name(a),
+                                    name(b)
+                                )
+                            })
+                    }
+                })
+                .unwrap_or_else(|| format!("{} read a version {} overwrote", name(a), name(b))),
+        };
+        format!("{} < {} because {reason}.", name(a), name(b))
+    }
+
+    fn describe_txn(&self, t: u32) -> String {
+        let txn = &self.txns[t as usize];
+        let mops: Vec<String> = self
+            .txn_mops(t)
+            .iter()
+            .map(|m| {
+                let k = key_text(self.keys.value(m.key));
+                match (m.kind, self.flavor) {
+                    (APPEND, _) => format!("[append {k} {}]", m.value),
+                    (WRITE, _) => format!("[w {k} {}]", m.value),
+                    (_, Flavor::ListAppend) => {
+                        let order = &self.longest[m.key as usize].0;
+                        let shown = &order[..(m.value.max(0) as usize).min(order.len())];
+                        let tail: Vec<String> = shown
+                            .iter()
+                            .rev()
+                            .take(3)
+                            .rev()
+                            .map(|x| x.to_string())
+                            .collect();
+                        let dots = if shown.len() > 3 { "... " } else { "" };
+                        format!("[r {k} [{dots}{}]]", tail.join(" "))
+                    }
+                    (_, Flavor::RwRegister) if m.value == NIL => format!("[r {k} nil]"),
+                    _ => format!("[r {k} {}]", m.value),
+                }
+            })
+            .collect();
+        let when = if txn.complete == NONE {
+            format!("op {}, never completed", txn.invoke)
+        } else {
+            format!("op {}", txn.complete)
+        };
+        format!("T{t} ({when}, process {}): {}", txn.process, mops.join(" "))
+    }
+
+    fn note_cycle(&mut self, kind: &str, cycle: &[(u32, u8)], listed: usize) {
+        let ops: Vec<u64> = cycle
+            .iter()
+            .map(|&(t, _)| {
+                let txn = &self.txns[t as usize];
+                if txn.complete == NONE {
+                    txn.invoke
+                } else {
+                    txn.complete
+                }
+            })
+            .collect();
+        if listed >= EXPLAINED {
+            self.findings.note(kind, ops, String::new);
+            return;
+        }
+        let mut text = String::new();
+        for &(t, _) in cycle {
+            text.push_str(&format!("{}\n", self.describe_txn(t)));
+        }
+        text.push('\n');
+        for (i, &(a, t)) in cycle.iter().enumerate() {
+            let b = cycle[(i + 1) % cycle.len()].0;
+            text.push_str(&self.explain_step(a, b, t));
+            text.push('\n');
+        }
+        let first = cycle[0].0;
+        text.push_str(&format!(
+            "So T{first} < T{first}: a contradiction — no order of these transactions explains \
+             what they saw."
+        ));
+        let mut dot = format!(
+            "digraph \"{kind}\" {{\n  rankdir=LR;\n  node [shape=box, fontname=monospace];\n"
+        );
+        for &(t, _) in cycle {
+            dot.push_str(&format!(
+                "  T{t} [label=\"{}\"];\n",
+                self.describe_txn(t).replace('"', "\\\"")
+            ));
+        }
+        for (i, &(a, t)) in cycle.iter().enumerate() {
+            let b = cycle[(i + 1) % cycle.len()].0;
+            dot.push_str(&format!("  T{a} -> T{b} [label=\"{}\"];\n", edge_name(t)));
+        }
+        dot.push_str("}\n");
+        self.findings.note_with_dot(kind, ops, text, dot);
+    }
+
+    /// Finds the cycles: components, then each class of the table in each.
+    fn cycles(&mut self, graph: &graph::Graph) -> (u64, usize, Vec<String>) {
+        let all = DATA | PROCESS | REALTIME;
+        let (comp, count) = graph::scc(graph, all);
+        let mut sizes = vec![0u32; count as usize];
+        for &c in &comp {
+            sizes[c as usize] += 1;
+        }
+        let nontrivial = sizes.iter().filter(|&&s| s > 1).count() as u64;
+        let largest = sizes.iter().copied().max().unwrap_or(0) as usize;
+        let mut exhausted = Vec::new();
+        if nontrivial == 0 {
+            return (0, largest, exhausted);
+        }
+        let in_cycle = |v: u32| sizes[comp[v as usize] as usize] > 1;
+        let mut searcher = Searcher::default();
+        let mut sub_cache: BTreeMap<u8, Vec<u32>> = BTreeMap::new();
+        let mut sub = |types: u8| -> Vec<u32> {
+            sub_cache
+                .entry(types)
+                .or_insert_with(|| graph::scc(graph, types).0)
+                .clone()
+        };
+
+        // Session guarantees: one process edge, then data edges back.
+        {
+            let sc = sub(DATA | PROCESS);
+            let any = Constraint {
+                allowed: DATA,
+                rw: RwRule::Any,
+                needs_wr: false,
+            };
+            let mut listed = 0;
+            let mut found_in: Vec<bool> = vec![false; count as usize];
+            'edges: for a in 0..graph.node_count() as u32 {
+                if !in_cycle(a) {
+                    continue;
+                }
+                let targets = graph.neighbors_slice(a).to_vec();
+                let kinds = graph.edges_slice(a).to_vec();
+                for (i, &b) in targets.iter().enumerate() {
+                    if kinds[i] & PROCESS == 0
+                        || sc[a as usize] != sc[b as usize]
+                        || found_in[comp[a as usize] as usize]
+                    {
+                        continue;
+                    }
+                    let keep = |v: u32| sc[v as usize] == sc[a as usize];
+                    match searcher.cycle(graph, a, b, PROCESS, any, &keep, BUDGET) {
+                        Ok(Some(cycle)) => {
+                            let types: Vec<u8> = cycle[1..].iter().map(|c| c.1).collect();
+                            let name = match types.as_slice() {
+                                [RW] => "read-your-writes",
+                                [RW, WR] => "monotonic-reads",
+                                [WW] => "monotonic-writes",
+                                [WW, WR] => "writes-follow-reads",
+                                _ => continue,
+                            };
+                            self.note_cycle(name, &cycle, listed);
+                            listed += 1;
+                            found_in[comp[a as usize] as usize] = true;
+                        }
+                        Ok(None) => {}
+                        Err(Exhausted) => {
+                            exhausted.push("session".to_owned());
+                            break 'edges;
+                        }
+                    }
+                }
+            }
+        }
+
+        // The table: base classes, then each with process and real-time edges.
+        let base: [(&str, u8, RwRule, bool, u8); 5] = [
+            ("G0", WW, RwRule::None, false, WW),
+            ("G1c", WW | WR, RwRule::None, true, WR),
+            ("G-single", DATA, RwRule::ExactlyOne, false, RW),
+            ("G-nonadjacent", DATA, RwRule::NonAdjacent, false, RW),
+            ("G2-item", DATA, RwRule::AtLeastTwo, false, RW),
+        ];
+        for (suffix, extra, start_type) in [
+            ("", 0u8, 0u8),
+            ("-process", PROCESS, PROCESS),
+            ("-realtime", PROCESS | REALTIME, REALTIME),
+        ] {
+            for &(name, allowed, rw, needs_wr, start) in &base {
+                let kind = format!("{name}{suffix}");
+                let constraint = Constraint {
+                    allowed: allowed | extra,
+                    rw,
+                    needs_wr,
+                };
+                let start = if start_type == 0 { start } else { start_type };
+                // Edges that could close a cycle keep within one component of the allowed
+                // edges; a cycle with one rw edge comes back without any.
+                let sc = sub(constraint.allowed);
+                let back = if rw == RwRule::ExactlyOne && start == RW {
+                    Some(sub(constraint.allowed & !RW))
+                } else {
+                    None
+                };
+                let mut found_in: Vec<bool> = vec![false; count as usize];
+                let mut listed = 0;
+                searcher.work = 0;
+                'search: for a in 0..graph.node_count() as u32 {
+                    if !in_cycle(a) || found_in[comp[a as usize] as usize] {
+                        continue;
+                    }
+                    let targets = graph.neighbors_slice(a);
+                    let kinds = graph.edges_slice(a);
+                    for (i, &b) in targets.iter().enumerate() {
+                        if kinds[i] & start == 0 || sc[a as usize] != sc[b as usize] {
+                            continue;
+                        }
+                        if let Some(back) = &back
+                            && back[a as usize] > back[b as usize]
+                        {
+                            continue;
+                        }
+                        let keep = |v: u32| sc[v as usize] == sc[a as usize];
+                        match searcher.cycle(graph, a, b, start, constraint, &keep, BUDGET) {
+                            Ok(Some(cycle)) => {
+                                self.note_cycle(&kind, &cycle, listed);
+                                listed += 1;
+                                found_in[comp[a as usize] as usize] = true;
+                                continue 'search;
+                            }
+                            Ok(None) => {}
+                            Err(Exhausted) => {
+                                exhausted.push(kind.clone());
+                                break 'search;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        (nontrivial, largest, exhausted)
+    }
+}
+
+fn edge_name(t: u8) -> &'static str {
+    match t {
+        WW => "ww",
+        WR => "wr",
+        RW => "rw",
+        PROCESS => "process",
+        _ => "realtime",
+    }
+}
+
+impl Checker for Elle {
+    fn name(&self) -> &'static str {
+        match self.flavor {
+            Flavor::ListAppend => "list-append",
+            Flavor::RwRegister => "rw-register",
+        }
+    }
+
+    fn observe(&mut self, op: &Op) {
+        if !op.process.is_client() || &*op.f != "txn" {
+            return;
+        }
+        match op.kind {
+            OpType::Invoke => {
+                if !self.open.contains_key(&op.process) {
+                    self.begin(op);
+                }
+            }
+            kind => {
+                let Some(open) = self.open.remove(&op.process) else {
+                    return;
+                };
+                let status = match kind {
+                    OpType::Ok => Status::Ok,
+                    OpType::Fail => Status::Fail,
+                    _ => Status::Info,
+                };
+                let value = if status == Status::Ok {
+                    op.value.clone()
+                } else {
+                    open.value.clone()
+                };
+                self.finish_txn(open, status, &value, op.index);
+            }
+        }
+    }
+
+    fn finish(mut self: Box<Self>) -> CheckResult {
+        let name = self.name();
+        // Never completed: indeterminate.
+        let mut still: Vec<(Process, OpenTxn)> = self.open.drain().collect();
+        still.sort_by_key(|(_, o)| o.id);
+        for (_, open) in still {
+            let value = open.value.clone();
+            self.finish_txn(open, Status::Info, &value, NONE);
+        }
+        let edges = self.infer();
+        let edge_count = edges.len();
+        let graph = graph::build(edges, self.txns.len());
+        let (sccs, largest, exhausted) = self.cycles(&graph);
+
+        let counts = self.findings.counts.clone();
+        let prohibited: Vec<&String> = counts
+            .keys()
+            .filter(|k| models::prohibits(&self.models, k))
+            .collect();
+        let ruled_out = models::weakest_ruled_out(counts.keys().map(String::as_str));
+        let ok = self.txns.iter().filter(|t| t.status == Status::Ok).count();
+        let valid = if !prohibited.is_empty() {
+            Validity::False
+        } else if !exhausted.is_empty() || ok == 0 {
+            Validity::Unknown
+        } else {
+            Validity::True
+        };
+        let models = self.models.join(", ");
+        let summary = match valid {
+            Validity::False => format!(
+                "{} under {models}; rules out {}",
+                self.findings.describe(),
+                ruled_out.join(", ")
+            ),
+            Validity::Unknown if ok == 0 => {
+                "no transaction committed: nothing can be inferred".to_owned()
+            }
+            Validity::Unknown => format!(
+                "cycle search ran out of budget ({}): a cycle exists that could not be classified",
+                exhausted.join(", ")
+            ),
+            Validity::True if counts.is_empty() => {
+                format!("{ok} committed transactions consistent with {models}")
+            }
+            Validity::True => format!(
+                "consistent with {models}; found {} (allowed there), which rules out {}",
+                self.findings.describe(),
+                ruled_out.join(", ")
+            ),
+        };
+        let mut result = CheckResult::new(name, valid, summary);
+        let status_count = |s: Status| self.txns.iter().filter(|t| t.status == s).count();
+        for (k, v) in [
+            ("transactions", json!(self.txns.len())),
+            ("committed", json!(ok)),
+            ("failed", json!(status_count(Status::Fail))),
+            ("indeterminate", json!(status_count(Status::Info))),
+            ("keys", json!(self.keys.len())),
+            ("edges", json!(edge_count)),
+            ("cycle-components", json!(sccs)),
+            ("largest-component", json!(largest)),
+            ("models", json!(self.models)),
+            ("anomaly-types", json!(counts.keys().collect::<Vec<_>>())),
+            ("ruled-out", json!(ruled_out)),
+            ("search-exhausted", json!(exhausted)),
+        ] {
+            result.figures.insert(k.to_owned(), v);
+        }
+        std::mem::take(&mut self.findings).into_result(&mut result);
+        result
+    }
+}
+
+/// Anomaly files a run directory keeps: `anomalies/<kind>.txt` (every explanation) and
+/// `anomalies/<kind>/<n>.dot` (each cycle's graph).
+pub fn anomaly_files(anomalies: &[Anomaly]) -> Vec<(String, String)> {
+    let mut texts: BTreeMap<&str, String> = BTreeMap::new();
+    let mut files = Vec::new();
+    let mut numbers: BTreeMap<&str, usize> = BTreeMap::new();
+    for a in anomalies {
+        let text = texts.entry(&a.kind).or_default();
+        if !text.is_empty() {
+            text.push_str("\n\n");
+        }
+        text.push_str(&a.explanation);
+        if let Some(dot) = &a.dot {
+            let n = numbers.entry(&a.kind).or_default();
+            *n += 1;
+            files.push((format!("anomalies/{}/{n}.dot", a.kind), dot.clone()));
+        }
+    }
+    for (kind, text) in texts {
+        files.push((format!("anomalies/{kind}.txt"), text + "\n"));
+    }
+    files
+}
+
+#[cfg(test)]
+mod tests;

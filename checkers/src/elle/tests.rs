@@ -1,0 +1,382 @@
+//! Tiny histories in a compact notation: a transaction is `"a x 1; r y 1 2"` — `a k v` appends,
+//! `w k v` writes, `r k ...` reads (a list's elements; a register's value, none for nil).
+
+use super::*;
+use crate::check;
+
+/// A history being written: ops in order, at times 0, 10, 20, ...
+#[derive(Default)]
+struct H(Vec<Op>);
+
+fn mops(text: &str, invoke: bool) -> Value {
+    let items = text
+        .split(';')
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .map(|m| {
+            let parts: Vec<&str> = m.split_whitespace().collect();
+            let f = match parts[0] {
+                "a" => "append",
+                other => other,
+            };
+            let k = Value::from(parts[1]);
+            let rest: Vec<i64> = parts[2..].iter().map(|x| x.parse().unwrap()).collect();
+            let v = match (f, invoke) {
+                ("r", true) => Value::Nil,
+                ("r", false) => Value::List(rest.iter().map(|&x| Value::Int(x)).collect()),
+                _ => Value::Int(rest[0]),
+            };
+            Value::List(vec![Value::from(f), k, v])
+        })
+        .collect();
+    Value::List(items)
+}
+
+/// Register reads: `r x 3` reads 3, `r x` reads nil.
+fn reg_mops(text: &str, invoke: bool) -> Value {
+    let Value::List(items) = mops(text, invoke) else {
+        unreachable!()
+    };
+    Value::List(
+        items
+            .into_iter()
+            .map(|m| {
+                let Value::List(mut p) = m else {
+                    unreachable!()
+                };
+                if p[0].as_str() == Some("r") {
+                    p[2] = match &p[2] {
+                        Value::List(xs) if xs.len() == 1 => xs[0].clone(),
+                        _ => Value::Nil,
+                    };
+                }
+                Value::List(p)
+            })
+            .collect(),
+    )
+}
+
+impl H {
+    fn push(&mut self, p: u64, kind: OpType, value: Value) -> &mut H {
+        let i = self.0.len() as u64;
+        self.0
+            .push(Op::new(kind, Process::Client(p), "txn", value).at(i, i * 10));
+        self
+    }
+    fn invoke(&mut self, p: u64, t: &str) -> &mut H {
+        self.push(p, OpType::Invoke, mops(t, true))
+    }
+    fn ok(&mut self, p: u64, t: &str) -> &mut H {
+        self.push(p, OpType::Ok, mops(t, false))
+    }
+    /// Invoked and committed back to back.
+    fn txn(&mut self, p: u64, t: &str) -> &mut H {
+        self.invoke(p, t).ok(p, t)
+    }
+    fn failed(&mut self, p: u64, t: &str) -> &mut H {
+        self.invoke(p, t).push(p, OpType::Fail, mops(t, true))
+    }
+    fn info(&mut self, p: u64, t: &str) -> &mut H {
+        self.invoke(p, t).push(p, OpType::Info, mops(t, true))
+    }
+    fn reg(&mut self, p: u64, t: &str) -> &mut H {
+        self.push(p, OpType::Invoke, reg_mops(t, true))
+            .push(p, OpType::Ok, reg_mops(t, false))
+    }
+    fn check(&self, flavor: Flavor, models: &[&str]) -> CheckResult {
+        let models: Vec<String> = models.iter().map(|m| m.to_string()).collect();
+        let elle = Elle::new(flavor, &models);
+        check(vec![Box::new(elle)], &self.0).results.remove(0)
+    }
+    fn lists(&self, models: &[&str]) -> CheckResult {
+        self.check(Flavor::ListAppend, models)
+    }
+}
+
+fn found(r: &CheckResult, kind: &str) -> bool {
+    r.anomaly_counts.contains_key(kind)
+}
+
+const STRICT: &[&str] = &["strict-serializable"];
+
+#[test]
+fn g0_write_cycle() {
+    let mut h = H::default();
+    h.invoke(0, "a x 1; a y 1").invoke(1, "a x 2; a y 2");
+    h.ok(0, "a x 1; a y 1").ok(1, "a x 2; a y 2");
+    let mut bad = H(h.0.clone());
+    bad.txn(2, "r x 1 2; r y 2 1");
+    let r = bad.lists(&["read-uncommitted"]);
+    assert!(found(&r, "G0"), "{}", r.summary);
+    assert_eq!(r.valid, Validity::False);
+    assert!(
+        r.summary.contains("rules out read-uncommitted"),
+        "{}",
+        r.summary
+    );
+    h.txn(2, "r x 1 2; r y 1 2");
+    let r = h.lists(STRICT);
+    assert_eq!(r.valid, Validity::True, "{} {:?}", r.summary, r.anomalies);
+}
+
+#[test]
+fn g1c_circular_information_flow() {
+    let mut h = H::default();
+    h.invoke(0, "a x 1; r y").invoke(1, "a y 2; r x");
+    let mut bad = H(h.0.clone());
+    bad.ok(0, "a x 1; r y 2").ok(1, "a y 2; r x 1");
+    let r = bad.lists(&["read-committed"]);
+    assert!(found(&r, "G1c"), "{}", r.summary);
+    let a = r.anomalies.iter().find(|a| a.kind == "G1c").unwrap();
+    assert!(
+        a.explanation
+            .contains("because T1 observed T0's append of 1 to x"),
+        "{}",
+        a.explanation
+    );
+    assert!(a.explanation.contains("a contradiction"));
+    assert!(
+        a.dot.as_ref().unwrap().contains("T0 -> T1 [label=\"wr\"]"),
+        "{:?}",
+        a.dot
+    );
+    h.ok(0, "a x 1; r y 2").ok(1, "a y 2; r x");
+    h.txn(2, "r x 1");
+    let r = h.lists(&["read-committed"]);
+    assert_eq!(r.valid, Validity::True, "{} {:?}", r.summary, r.anomalies);
+}
+
+/// T0 and T1 each read both keys empty and append to one: write skew.
+fn write_skew() -> H {
+    let mut h = H::default();
+    h.invoke(0, "r x; r y; a x 1").invoke(1, "r x; r y; a y 1");
+    h.ok(0, "r x; r y; a x 1").ok(1, "r x; r y; a y 1");
+    h.txn(2, "r x 1; r y 1");
+    h
+}
+
+#[test]
+fn write_skew_is_g2_item_valid_under_snapshot_isolation_not_serializable() {
+    let h = write_skew();
+    let si = h.lists(&["snapshot-isolation"]);
+    assert!(found(&si, "G2-item"), "{} {:?}", si.summary, si.anomalies);
+    assert!(!found(&si, "G-single") && !found(&si, "G-nonadjacent"));
+    assert_eq!(si.valid, Validity::True, "{}", si.summary);
+    let ser = h.lists(&["serializable"]);
+    assert_eq!(ser.valid, Validity::False);
+    assert!(
+        ser.summary.contains("rules out repeatable-read"),
+        "{}",
+        ser.summary
+    );
+}
+
+#[test]
+fn g_single_read_skew() {
+    // T0 reads x before T1's append but sees T1's append to y.
+    let mut h = H::default();
+    h.invoke(0, "r x; r y").invoke(1, "a x 1; a y 1");
+    h.ok(1, "a x 1; a y 1").ok(0, "r x; r y 1");
+    h.txn(2, "r x 1");
+    let r = h.lists(&["snapshot-isolation"]);
+    assert!(found(&r, "G-single"), "{} {:?}", r.summary, r.anomalies);
+    assert_eq!(r.valid, Validity::False);
+    // Consistent reads: nothing.
+    let mut ok = H::default();
+    ok.invoke(0, "r x; r y").invoke(1, "a x 1; a y 1");
+    ok.ok(1, "a x 1; a y 1").ok(0, "r x 1; r y 1");
+    assert_eq!(ok.lists(STRICT).valid, Validity::True);
+}
+
+#[test]
+fn realtime_and_process_variants() {
+    // T0 commits x=1; then T1, begun later by another process, reads x empty.
+    let mut h = H::default();
+    h.txn(0, "a x 1").txn(1, "r x").txn(2, "r x 1");
+    let r = h.lists(&["serializable"]);
+    assert_eq!(r.valid, Validity::True, "{}", r.summary);
+    let r = h.lists(STRICT);
+    assert!(
+        found(&r, "G-single-realtime"),
+        "{} {:?}",
+        r.summary,
+        r.anomalies
+    );
+    assert_eq!(r.valid, Validity::False);
+    assert!(
+        r.summary.contains("strong-snapshot-isolation")
+            || r.summary.contains("strict-serializable"),
+        "{}",
+        r.summary
+    );
+    // Concurrent instead: fine under strict serializability.
+    let mut c = H::default();
+    c.invoke(1, "r x")
+        .invoke(0, "a x 1")
+        .ok(0, "a x 1")
+        .ok(1, "r x")
+        .txn(2, "r x 1");
+    assert_eq!(c.lists(STRICT).valid, Validity::True);
+}
+
+#[test]
+fn a_process_edge_cycle_is_named_for_the_session_guarantee_and_agrees_with_session() {
+    // Process 0 appends, then reads its key without it: read-your-writes.
+    let mut h = H::default();
+    h.txn(0, "a x 1").txn(0, "r x").txn(2, "r x 1");
+    let r = h.lists(&["read-your-writes"]);
+    assert!(
+        found(&r, "read-your-writes"),
+        "{} {:?}",
+        r.summary,
+        r.anomalies
+    );
+    assert_eq!(r.valid, Validity::False);
+    let session = check(vec![Box::new(crate::Session::default())], &h.0)
+        .results
+        .remove(0);
+    assert!(
+        session.anomaly_counts.contains_key("read-your-writes"),
+        "{}",
+        session.summary
+    );
+    // Monotonic reads: process 0 sees 1, then not.
+    let mut h = H::default();
+    h.txn(1, "a x 1").txn(0, "r x 1").txn(0, "r x");
+    let r = h.lists(&["monotonic-reads"]);
+    assert!(
+        found(&r, "monotonic-reads"),
+        "{} {:?}",
+        r.summary,
+        r.anomalies
+    );
+    let session = check(vec![Box::new(crate::Session::default())], &h.0)
+        .results
+        .remove(0);
+    assert!(session.anomaly_counts.contains_key("monotonic-reads"));
+    // Monotonic writes: process 0 appends 1 then 2; the order has 2 first.
+    let mut h = H::default();
+    h.txn(0, "a x 1").txn(0, "a x 2").txn(1, "r x 2 1");
+    let r = h.lists(&["monotonic-writes"]);
+    assert!(
+        found(&r, "monotonic-writes"),
+        "{} {:?}",
+        r.summary,
+        r.anomalies
+    );
+    // None of it when each process sees its own and what it saw.
+    let mut ok = H::default();
+    ok.txn(0, "a x 1").txn(0, "r x 1").txn(1, "r x 1");
+    assert_eq!(ok.lists(&["pram"]).valid, Validity::True);
+}
+
+#[test]
+fn non_cycle_anomalies() {
+    let cases: Vec<(&str, H)> = vec![
+        ("G1a", {
+            let mut h = H::default();
+            h.failed(0, "a x 9").txn(1, "r x 9");
+            h
+        }),
+        ("G1b", {
+            let mut h = H::default();
+            h.txn(0, "a x 1; a x 2").txn(1, "r x 1").txn(2, "r x 1 2");
+            h
+        }),
+        ("internal", {
+            let mut h = H::default();
+            h.txn(0, "a x 1; r x");
+            h
+        }),
+        ("duplicate-elements", {
+            let mut h = H::default();
+            h.txn(0, "a x 1").txn(1, "r x 1 1");
+            h
+        }),
+        ("incompatible-order", {
+            let mut h = H::default();
+            h.txn(0, "a x 1")
+                .txn(0, "a x 2")
+                .txn(1, "r x 1 2")
+                .txn(2, "r x 2 1");
+            h
+        }),
+        ("lost-update", {
+            let mut h = H::default();
+            h.invoke(0, "r x; a x 1").invoke(1, "r x; a x 2");
+            h.ok(0, "r x; a x 1").ok(1, "r x; a x 2").txn(2, "r x 1 2");
+            h
+        }),
+        ("future-read", {
+            let mut h = H::default();
+            h.txn(0, "r x 1; a x 1");
+            h
+        }),
+        ("dirty-update", {
+            let mut h = H::default();
+            h.failed(0, "a x 1").txn(1, "a x 2").txn(2, "r x 1 2");
+            h
+        }),
+    ];
+    for (kind, h) in cases {
+        let r = h.lists(STRICT);
+        assert!(found(&r, kind), "{kind}: {} {:?}", r.summary, r.anomalies);
+        assert_eq!(r.valid, Validity::False, "{kind}");
+    }
+    // A crashed process's append may have happened: reading it is no anomaly.
+    let mut h = H::default();
+    h.info(0, "a x 1").txn(1, "r x 1");
+    let r = h.lists(STRICT);
+    assert_eq!(r.valid, Validity::True, "{} {:?}", r.summary, r.anomalies);
+    assert_eq!(r.figures["indeterminate"], json!(1));
+}
+
+#[test]
+fn rw_registers() {
+    let mut h = H::default();
+    h.push(0, OpType::Invoke, reg_mops("w x 1; r y", true))
+        .push(1, OpType::Invoke, reg_mops("w y 1; r x", true));
+    let mut bad = H(h.0.clone());
+    bad.push(0, OpType::Ok, reg_mops("w x 1; r y 1", false))
+        .push(1, OpType::Ok, reg_mops("w y 1; r x 1", false));
+    let r = bad.check(Flavor::RwRegister, &["read-committed"]);
+    assert!(found(&r, "G1c"), "{} {:?}", r.summary, r.anomalies);
+    h.push(0, OpType::Ok, reg_mops("w x 1; r y 1", false)).push(
+        1,
+        OpType::Ok,
+        reg_mops("w y 1; r x", false),
+    );
+    let r = h.check(Flavor::RwRegister, STRICT);
+    assert_eq!(r.valid, Validity::True, "{} {:?}", r.summary, r.anomalies);
+    // Both read nil and both wrote: a lost update.
+    let mut h = H::default();
+    h.push(0, OpType::Invoke, reg_mops("r x; w x 1", true))
+        .push(1, OpType::Invoke, reg_mops("r x; w x 2", true))
+        .push(0, OpType::Ok, reg_mops("r x; w x 1", false))
+        .push(1, OpType::Ok, reg_mops("r x; w x 2", false));
+    let r = h.check(Flavor::RwRegister, &["snapshot-isolation"]);
+    assert!(found(&r, "lost-update"), "{} {:?}", r.summary, r.anomalies);
+    // Reading one's own write is required.
+    let mut h = H::default();
+    h.reg(0, "w x 1; r x 2");
+    assert!(found(&h.check(Flavor::RwRegister, STRICT), "internal"));
+}
+
+#[test]
+fn anomaly_files_are_named_by_kind() {
+    let mut h = H::default();
+    h.invoke(0, "a x 1; r y").invoke(1, "a y 2; r x");
+    h.ok(0, "a x 1; r y 2").ok(1, "a y 2; r x 1");
+    let r = h.lists(STRICT);
+    let files = anomaly_files(&r.anomalies);
+    assert!(
+        files.iter().any(|(p, _)| p == "anomalies/G1c.txt"),
+        "{:?}",
+        files.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    assert!(
+        files
+            .iter()
+            .any(|(p, c)| p == "anomalies/G1c/1.dot" && c.starts_with("digraph"))
+    );
+}
