@@ -35,7 +35,19 @@ pub fn run(args: CheckArgs) -> Result<Exit> {
             workloads::names().join(", ")
         ))
     })?;
-    let checkers = checkers_of(workload)?;
+    for m in &args.consistency_models {
+        if !checkers::elle::models::known(m) {
+            let all: Vec<&str> = checkers::elle::models::MODELS.iter().map(|m| m.0).collect();
+            return Err(usage(format!(
+                "--consistency-models: unknown model {m:?}; rift knows {}",
+                all.join(", ")
+            )));
+        }
+    }
+    let options = checkers::Options {
+        consistency_models: args.consistency_models.clone(),
+    };
+    let checkers = checkers_of(workload, &options)?;
 
     let log = RunLog::open(&target.run)?;
     log.line(format!(
@@ -67,7 +79,7 @@ pub fn judge_run(
     workload: &workloads::WorkloadInfo,
     run_info: serde_json::Value,
 ) -> Result<ResultsFile> {
-    let checkers = checkers_of(workload)?;
+    let checkers = checkers_of(workload, &checkers::Options::default())?;
     let log = RunLog::open(&run)?;
     let history = run.history();
     let target = Target {
@@ -79,11 +91,16 @@ pub fn judge_run(
     judge(&target, checkers, &log, Some(run_info))
 }
 
-fn checkers_of(workload: &workloads::WorkloadInfo) -> Result<Vec<Box<dyn Checker>>> {
+fn checkers_of(
+    workload: &workloads::WorkloadInfo,
+    options: &checkers::Options,
+) -> Result<Vec<Box<dyn Checker>>> {
     workload
         .checkers
         .iter()
-        .map(|name| checkers::by_name(name).context(format!("no checker named {name}")))
+        .map(|name| {
+            checkers::by_name_with(name, options).context(format!("no checker named {name}"))
+        })
         .collect()
 }
 
@@ -121,6 +138,19 @@ fn judge(
     );
     results.run = run_info;
     target.run.write_json("results.json", &results)?;
+    // Each anomaly's explanation, and each cycle's graph, as files beside the results.
+    let all: Vec<checkers::Anomaly> = results
+        .results
+        .iter()
+        .flat_map(|r| r.anomalies.iter().cloned())
+        .collect();
+    for (path, text) in checkers::elle::anomaly_files(&all) {
+        let path = target.run.path().join(path);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
     log.line(format!("checked {ops} ops: valid {}", results.valid));
     print!("{}", render_terminal(&results));
     println!("run directory: {}", target.run.path().display());

@@ -90,6 +90,12 @@ pub struct CheckArgs {
     /// defaults to the workload in its test.json.
     #[arg(long, short = 'w')]
     pub workload: Option<String>,
+    /// For transactional workloads (list-append, rw-register): the consistency models to check,
+    /// comma-separated (default strict-serializable): read-uncommitted, read-committed,
+    /// repeatable-read, snapshot-isolation, serializable, strict-serializable, causal, pram,
+    /// read-your-writes, monotonic-reads, monotonic-writes, writes-follow-reads, ...
+    #[arg(long, value_delimiter = ',')]
+    pub consistency_models: Vec<String>,
     /// Where run directories are made when checking a loose history file.
     #[arg(long, default_value = "results")]
     pub results_dir: PathBuf,

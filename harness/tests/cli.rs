@@ -261,3 +261,52 @@ fn a_jepsen_set_history_with_a_lost_element_exits_1_naming_it() {
     // No final reads: convergence does not apply and does not weigh on the verdict.
     assert_eq!(results["results"][2]["applicable"], false);
 }
+
+#[test]
+fn a_jepsen_list_append_history_is_judged_under_the_models_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = sample("list-append-read-skew.edn");
+    let check = |models: &str| {
+        rift(
+            dir.path(),
+            &[
+                "check",
+                file.to_str().unwrap(),
+                "-w",
+                "list-append",
+                "--consistency-models",
+                models,
+            ],
+        )
+    };
+    let out = check("snapshot-isolation");
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let run = std::fs::canonicalize(dir.path().join("results/latest")).unwrap();
+    let text = std::fs::read_to_string(run.join("anomalies/G-single.txt")).unwrap();
+    assert!(text.contains("a contradiction"), "{text}");
+    let dot = std::fs::read_to_string(run.join("anomalies/G-single/1.dot")).unwrap();
+    assert!(dot.starts_with("digraph \"G-single\""), "{dot}");
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("results.json")).unwrap()).unwrap();
+    let elle = results["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["checker"] == "list-append")
+        .unwrap();
+    assert_eq!(elle["figures"]["indeterminate"], 1);
+    assert!(
+        elle["figures"]["ruled-out"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("snapshot-isolation")),
+        "{elle}"
+    );
+    // Read committed allows read skew.
+    let out = check("read-committed");
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stdout));
+    // A model rift does not know is bad input.
+    let out = check("sequential-ish");
+    assert_eq!(code(&out), 254);
+    assert!(stderr(&out).contains("unknown model \"sequential-ish\""));
+}

@@ -41,12 +41,12 @@ pub const WORKLOADS: &[WorkloadInfo] = &[
     WorkloadInfo {
         name: "list-append",
         about: "appends of unique values to lists, and reads of them (single ops or txns)",
-        checkers: &["stats", "session", "convergence"],
+        checkers: &["stats", "session", "convergence", "list-append"],
     },
     WorkloadInfo {
         name: "rw-register",
         about: "transactions writing unique values to registers and reading them",
-        checkers: &["stats"],
+        checkers: &["stats", "rw-register"],
     },
     WorkloadInfo {
         name: "idempotency",

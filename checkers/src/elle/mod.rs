@@ -987,6 +987,12 @@ impl Checker for Elle {
 
     fn finish(mut self: Box<Self>) -> CheckResult {
         let name = self.name();
+        if self.txns.is_empty() {
+            return CheckResult::not_applicable(
+                name,
+                "not judged: the history has no transactions",
+            );
+        }
         // Never completed: indeterminate.
         let mut still: Vec<(Process, OpenTxn)> = self.open.drain().collect();
         still.sort_by_key(|(_, o)| o.id);
