@@ -427,6 +427,7 @@ impl Elle {
         for (key, (order, _)) in self.longest.iter().enumerate() {
             let key = key as u32;
             let mut failed_at = usize::MAX;
+            let mut dirty_noted = false;
             let mut prev: Option<u32> = None;
             for (i, &x) in order.iter().enumerate() {
                 let Some((w, _)) = self.writer_of(key, x) else {
@@ -437,7 +438,7 @@ impl Elle {
                 if failed && failed_at == usize::MAX {
                     failed_at = i;
                 }
-                if !failed && failed_at < i {
+                if !failed && failed_at < i && !dirty_noted {
                     let (fw, cw) = (
                         self.txns
                             [self.writer_of(key, order[failed_at]).map_or(0, |w| w.0) as usize]
@@ -453,7 +454,7 @@ impl Elle {
                              write built on an aborted one."
                         )
                     });
-                    failed_at = usize::MAX - 1;
+                    dirty_noted = true;
                 }
                 if let Some(p) = prev
                     && p != w
