@@ -285,7 +285,10 @@ fn a_jepsen_list_append_history_is_judged_under_the_models_asked_for() {
     let text = std::fs::read_to_string(run.join("anomalies/G-single.txt")).unwrap();
     assert!(text.contains("a contradiction"), "{text}");
     let dot = std::fs::read_to_string(run.join("anomalies/G-single/1.dot")).unwrap();
-    assert!(dot.starts_with("digraph \"G-single\""), "{dot}");
+    assert!(
+        dot.starts_with("digraph") && dot.contains("label = \"rw\""),
+        "{dot}"
+    );
     let results: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("results.json")).unwrap()).unwrap();
     let elle = results["results"]

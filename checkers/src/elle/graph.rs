@@ -1,8 +1,7 @@
-//! The transaction graph: a compact CSR (petgraph's `Csr`, u32 indexes, one byte of edge types
-//! per edge), strongly connected components by an iterative Tarjan (no recursion, so no stack to
-//! overflow on a million transactions), and a budgeted shortest-cycle search under constraints.
-
-use petgraph::csr::Csr;
+//! The transaction graph: a compact CSR (u32 offsets and targets, one byte of edge types per
+//! edge, built from edges packed into one u64 each), strongly connected components by an
+//! iterative Tarjan (no recursion, so no stack to overflow on a million transactions), and a
+//! budgeted shortest-cycle search under constraints. Witness cycles are drawn with petgraph.
 
 pub const WW: u8 = 1;
 pub const WR: u8 = 2;
@@ -11,23 +10,85 @@ pub const PROCESS: u8 = 8;
 pub const REALTIME: u8 = 16;
 pub const DATA: u8 = WW | WR | RW;
 
-pub type Graph = Csr<(), u8, petgraph::Directed, u32>;
+/// Nodes a packed edge can name.
+pub const MAX_NODES: usize = 1 << 29;
 
-/// Builds the graph from edges (sorted, merged: one edge per pair, its types OR-ed).
-pub fn build(mut edges: Vec<(u32, u32, u8)>, nodes: usize) -> Graph {
-    edges.sort_unstable_by_key(|e| (e.0, e.1));
-    let mut merged: Vec<(u32, u32, u8)> = Vec::with_capacity(edges.len());
-    for (a, b, t) in edges {
-        match merged.last_mut() {
-            Some(last) if last.0 == a && last.1 == b => last.2 |= t,
-            _ => merged.push((a, b, t)),
+/// An edge in one word: source, target, type.
+pub fn pack(a: u32, b: u32, t: u8) -> u64 {
+    (u64::from(a) << 34) | (u64::from(b) << 5) | u64::from(t)
+}
+
+fn unpack(e: u64) -> (u32, u32, u8) {
+    (
+        (e >> 34) as u32,
+        ((e >> 5) & ((1 << 29) - 1)) as u32,
+        (e & 31) as u8,
+    )
+}
+
+/// Compressed sparse rows: node v's edges are `targets[offsets[v]..offsets[v + 1]]`.
+#[derive(Debug, Default)]
+pub struct Graph {
+    offsets: Vec<u32>,
+    targets: Vec<u32>,
+    kinds: Vec<u8>,
+}
+
+impl Graph {
+    pub fn node_count(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+
+    pub fn edge_count(&self) -> usize {
+        self.targets.len()
+    }
+
+    pub fn neighbors_slice(&self, v: u32) -> &[u32] {
+        &self.targets[self.offsets[v as usize] as usize..self.offsets[v as usize + 1] as usize]
+    }
+
+    pub fn edges_slice(&self, v: u32) -> &[u8] {
+        &self.kinds[self.offsets[v as usize] as usize..self.offsets[v as usize + 1] as usize]
+    }
+}
+
+/// Builds the graph from packed edges: one edge per pair, its types OR-ed.
+pub fn build(mut edges: Vec<u64>, nodes: usize) -> Graph {
+    edges.sort_unstable();
+    let mut g = Graph {
+        offsets: vec![0; nodes + 1],
+        targets: Vec::new(),
+        kinds: Vec::new(),
+    };
+    let mut last: Option<(u32, u32)> = None;
+    let mut count = 0usize;
+    for &e in &edges {
+        let (a, b, _) = unpack(e);
+        if last != Some((a, b)) {
+            count += 1;
+            last = Some((a, b));
         }
     }
-    let mut graph = Graph::from_sorted_edges(&merged).unwrap_or_else(|_| Graph::new());
-    while graph.node_count() < nodes {
-        graph.add_node(());
+    g.targets.reserve_exact(count);
+    g.kinds.reserve_exact(count);
+    last = None;
+    for e in edges {
+        let (a, b, t) = unpack(e);
+        if last == Some((a, b)) {
+            if let Some(k) = g.kinds.last_mut() {
+                *k |= t;
+            }
+            continue;
+        }
+        last = Some((a, b));
+        g.offsets[a as usize + 1] += 1;
+        g.targets.push(b);
+        g.kinds.push(t);
     }
-    graph
+    for v in 0..nodes {
+        g.offsets[v + 1] += g.offsets[v];
+    }
+    g
 }
 
 /// Strongly connected components over edges of the given types: each node's component number
@@ -125,13 +186,37 @@ pub struct Constraint {
 #[derive(Debug)]
 pub struct Exhausted;
 
-/// Visited marks stamped by search, so that starting a search costs nothing.
+/// Visited marks stamped by search, so that starting a search costs nothing; sized to the
+/// nodes that lie on some cycle (`local` numbers them), not to the whole graph.
 #[derive(Debug, Default)]
 pub struct Searcher {
     stamp: u32,
     seen: Vec<u32>,
     parent: Vec<(u32, u8, u8)>,
+    /// Graph node -> its number among the nodes searched (u32::MAX: never searched).
+    pub local: Vec<u32>,
     pub work: u64,
+}
+
+impl Searcher {
+    /// A searcher over the nodes for which `on_cycle` holds.
+    pub fn over(nodes: usize, on_cycle: impl Fn(u32) -> bool) -> Searcher {
+        let mut local = vec![u32::MAX; nodes];
+        let mut next = 0u32;
+        for (v, l) in local.iter_mut().enumerate() {
+            if on_cycle(v as u32) {
+                *l = next;
+                next += 1;
+            }
+        }
+        Searcher {
+            stamp: 0,
+            seen: vec![0; next as usize * STATES],
+            parent: vec![(0, 0, 0); next as usize * STATES],
+            local,
+            work: 0,
+        }
+    }
 }
 
 const STATES: usize = 16;
@@ -154,11 +239,6 @@ impl Searcher {
         keep: &dyn Fn(u32) -> bool,
         budget: u64,
     ) -> Result<Option<Vec<(u32, u8)>>, Exhausted> {
-        let n = graph.node_count();
-        if self.seen.len() < n * STATES {
-            self.seen.resize(n * STATES, 0);
-            self.parent.resize(n * STATES, (0, 0, 0));
-        }
         self.stamp = self.stamp.wrapping_add(1);
         if self.stamp == 0 {
             self.seen.iter_mut().for_each(|s| *s = 0);
@@ -167,7 +247,8 @@ impl Searcher {
         let rw0 = u8::from(start == RW);
         let s0 = state(rw0, start == WR, start == RW);
         let mut queue = std::collections::VecDeque::new();
-        let slot = |v: u32, s: u8| v as usize * STATES + s as usize;
+        let local = &self.local;
+        let slot = |v: u32, s: u8| local[v as usize] as usize * STATES + s as usize;
         self.seen[slot(b, s0)] = self.stamp;
         queue.push_back((b, s0));
         let accept = |s: u8| -> bool {
@@ -211,7 +292,7 @@ impl Searcher {
             let (rw, wr, last_rw) = (s & 3, s & 4 != 0, s & 8 != 0);
             for (i, &w) in targets.iter().enumerate() {
                 let types = kinds[i] & constraint.allowed;
-                if types == 0 || !keep(w) {
+                if types == 0 || local[w as usize] == u32::MAX || !keep(w) {
                     continue;
                 }
                 // Each type of the edge is a way to take it.
@@ -250,9 +331,9 @@ mod tests {
         // A chain of 200 000 closed into one cycle, plus a tail: deep enough to overflow a
         // recursive search.
         let n = 200_000u32;
-        let mut edges: Vec<(u32, u32, u8)> = (0..n - 1).map(|i| (i, i + 1, WW)).collect();
-        edges.push((n - 1, 0, WR));
-        edges.push((n - 1, n, WW));
+        let mut edges: Vec<u64> = (0..n - 1).map(|i| pack(i, i + 1, WW)).collect();
+        edges.push(pack(n - 1, 0, WR));
+        edges.push(pack(n - 1, n, WW));
         let g = build(edges, n as usize + 1);
         let (comp, count) = scc(&g, DATA);
         assert_eq!(count, 2);
@@ -266,8 +347,16 @@ mod tests {
     #[test]
     fn the_search_keeps_to_the_rw_rule() {
         // 0 -rw-> 1 -ww-> 0, and 0 -rw-> 1 -rw-> 2 -ww-> 0.
-        let g = build(vec![(0, 1, RW), (1, 0, WW), (1, 2, RW), (2, 0, WW)], 3);
-        let mut s = Searcher::default();
+        let g = build(
+            vec![
+                pack(0, 1, RW),
+                pack(1, 0, WW),
+                pack(1, 2, RW),
+                pack(2, 0, WW),
+            ],
+            3,
+        );
+        let mut s = Searcher::over(3, |_| true);
         let all = |_| true;
         let single = Constraint {
             allowed: DATA,

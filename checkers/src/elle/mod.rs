@@ -54,6 +54,8 @@ const NONE: u64 = u64::MAX;
 const NIL: i64 = i64::MIN;
 /// In `writer`: the write is not its transaction's last to that key.
 const INTERMEDIATE: u32 = 1 << 31;
+/// In `writer`: the element has been met in its key's order (a second meeting is a duplicate).
+const IN_ORDER: u32 = 1 << 30;
 /// Search work (edges looked at) allowed per class over the whole history.
 const BUDGET: u64 = 50_000_000;
 /// Cycles explained per class (all are counted).
@@ -92,9 +94,17 @@ struct Mop {
 #[derive(Debug)]
 struct OpenTxn {
     id: u32,
-    preds: Vec<u32>,
-    value: Value,
+    /// The last completion (real-time event) before it began.
+    after: Option<u32>,
+    /// Its micro-ops as invoked (kind, key, written value or NIL), for when it does not commit.
+    invoked: Vec<(u8, u32, i64)>,
 }
+
+/// A micro-op on its way in: kind, key, written value (NIL for reads), what a read returned.
+type Raw<'a> = (u8, u32, i64, Option<&'a Value>);
+
+/// Marks a real-time event (a completion) rather than a transaction, until the graph is built.
+const EVENT: u32 = 1 << 31;
 
 /// The checker; [`Elle::list_append`] and [`Elle::rw_register`] make one.
 #[derive(Debug)]
@@ -107,8 +117,12 @@ pub struct Elle {
     processes: FxHashMap<Process, u32>,
     open: FxHashMap<Process, OpenTxn>,
     last_ok: FxHashMap<u32, u32>,
-    frontier: Vec<u32>,
-    edges: Vec<(u32, u32, u8)>,
+    /// Real-time order as a chain of completion events: T -> its completion, each completion
+    /// -> the next, the last completion before T began -> T. Linear in the history, exact.
+    realtime: Vec<(u32, u32)>,
+    completions: u32,
+    /// Process edges, packed.
+    edges: Vec<u64>,
     /// Lists: per key the longest read (the version order) and the op that showed it.
     longest: Vec<(Vec<i64>, u64)>,
     /// (key, value) -> writing transaction (| INTERMEDIATE).
@@ -145,7 +159,8 @@ impl Elle {
             processes: FxHashMap::default(),
             open: FxHashMap::default(),
             last_ok: FxHashMap::default(),
-            frontier: Vec::new(),
+            realtime: Vec::new(),
+            completions: 0,
             edges: Vec::new(),
             longest: Vec::new(),
             writer: FxHashMap::default(),
@@ -176,20 +191,32 @@ impl Elle {
             mop_start: 0,
             mop_len: 0,
         });
+        let mut invoked = Vec::new();
+        for (kind, k, v) in self.parse(&op.value) {
+            let key = self.key(k);
+            invoked.push((
+                kind,
+                key,
+                if kind == READ {
+                    NIL
+                } else {
+                    v.as_int().unwrap_or(NIL)
+                },
+            ));
+        }
         self.open.insert(
             op.process.clone(),
             OpenTxn {
                 id,
-                preds: self.frontier.clone(),
-                value: op.value.clone(),
+                after: self.completions.checked_sub(1),
+                invoked,
             },
         );
     }
 
-    fn finish_txn(&mut self, open: OpenTxn, status: Status, value: &Value, index: u64) {
-        let id = open.id;
-        let start = self.mops.len();
-        let mut raw: Vec<(u8, u32, &Value)> = Vec::new();
+    /// A txn's micro-ops: (kind, key, value).
+    fn parse<'a>(&self, value: &'a Value) -> Vec<(u8, &'a Value, &'a Value)> {
+        let mut out = Vec::new();
         for m in value.as_seq().unwrap_or_default() {
             let Some([f, k, v]) = m.as_seq() else {
                 continue;
@@ -200,9 +227,35 @@ impl Elle {
                 (Some("r"), _) => READ,
                 _ => continue,
             };
-            let key = self.key(k);
-            raw.push((kind, key, v));
+            out.push((kind, k, v));
         }
+        out
+    }
+
+    /// Completes a transaction: committed ones with their completion's value, others as
+    /// invoked.
+    fn finish_txn(&mut self, open: OpenTxn, status: Status, value: Option<&Value>, index: u64) {
+        let id = open.id;
+        let start = self.mops.len();
+        let raw: Vec<Raw<'_>> = match value {
+            Some(value) => self
+                .parse(value)
+                .into_iter()
+                .map(|(kind, k, v)| {
+                    let key = self.key(k);
+                    if kind == READ {
+                        (kind, key, NIL, Some(v))
+                    } else {
+                        (kind, key, v.as_int().unwrap_or(NIL), None)
+                    }
+                })
+                .collect(),
+            None => open
+                .invoked
+                .iter()
+                .map(|&(kind, key, v)| (kind, key, v, None))
+                .collect(),
+        };
         {
             let t = &mut self.txns[id as usize];
             t.status = status;
@@ -212,33 +265,38 @@ impl Elle {
         }
         let process = self.txns[id as usize].process;
         if status != Status::Fail {
-            for &p in &open.preds {
-                self.edges.push((p, id, REALTIME));
+            if let Some(j) = open.after {
+                self.realtime.push((EVENT | j, id));
             }
             if let Some(&last) = self.last_ok.get(&process) {
-                self.edges.push((last, id, PROCESS));
+                self.edges.push(graph::pack(last, id, PROCESS));
             }
         }
         match status {
             Status::Ok => {
                 self.last_ok.insert(process, id);
-                let preds = &open.preds;
-                self.frontier.retain(|t| !preds.contains(t));
-                self.frontier.push(id);
+                let j = self.completions;
+                self.completions += 1;
+                self.realtime.push((id, EVENT | j));
+                if j > 0 {
+                    self.realtime.push((EVENT | (j - 1), EVENT | j));
+                }
             }
             Status::Info => {
                 self.last_ok.remove(&process);
             }
             _ => {}
         }
-        for (i, &(kind, key, v)) in raw.iter().enumerate() {
+        for (i, &(kind, key, x, v)) in raw.iter().enumerate() {
             let later_write = raw[i + 1..]
                 .iter()
-                .find(|m| m.0 != READ && m.1 == key)
-                .and_then(|m| m.2.as_int());
+                .find(|m| m.0 != READ && m.1 == key && m.2 != NIL)
+                .map(|m| m.2);
             match kind {
                 APPEND | WRITE => {
-                    let Some(x) = v.as_int() else { continue };
+                    if x == NIL {
+                        continue;
+                    }
                     let tag = id
                         | if later_write.is_some() {
                             INTERMEDIATE
@@ -253,10 +311,11 @@ impl Elle {
                     });
                 }
                 _ => {
-                    let value = if status == Status::Ok {
-                        self.read(id, index, key, v, &raw[..i], &raw[i + 1..], later_write)
-                    } else {
-                        NIL
+                    let value = match v {
+                        Some(v) if status == Status::Ok => {
+                            self.read(id, index, key, v, &raw[..i], &raw[i + 1..], later_write)
+                        }
+                        _ => NIL,
                     };
                     self.mops.push(Mop {
                         kind: READ,
@@ -276,15 +335,15 @@ impl Elle {
         index: u64,
         key: u32,
         v: &Value,
-        before: &[(u8, u32, &Value)],
-        after: &[(u8, u32, &Value)],
+        before: &[Raw<'_>],
+        after: &[Raw<'_>],
         later_write: Option<i64>,
     ) -> i64 {
         let label = key_text(self.keys.value(key));
         let own_before: Vec<i64> = before
             .iter()
-            .filter(|m| m.0 != READ && m.1 == key)
-            .filter_map(|m| m.2.as_int())
+            .filter(|m| m.0 != READ && m.1 == key && m.2 != NIL)
+            .map(|m| m.2)
             .collect();
         let kept = match self.flavor {
             Flavor::RwRegister => {
@@ -308,20 +367,25 @@ impl Elle {
                 read
             }
             Flavor::ListAppend => {
-                let Some(list) = crate::util::ints(v) else {
-                    return 0;
-                };
-                self.scratch.clear();
-                self.scratch.extend_from_slice(&list);
-                self.scratch.sort_unstable();
-                if self.scratch.windows(2).any(|w| w[0] == w[1]) {
-                    self.findings.note("duplicate-elements", vec![index], || {
-                        format!(
-                            "Transaction op {index} read key {label} as {}: an element appended \
-                             once appears twice.",
-                            show(v)
-                        )
-                    });
+                let mut list = std::mem::take(&mut self.scratch);
+                list.clear();
+                match v {
+                    Value::Nil => {}
+                    Value::List(items) | Value::Set(items) => {
+                        for item in items {
+                            match item.as_int() {
+                                Some(x) => list.push(x),
+                                None => {
+                                    self.scratch = list;
+                                    return 0;
+                                }
+                            }
+                        }
+                    }
+                    _ => {
+                        self.scratch = list;
+                        return 0;
+                    }
                 }
                 if !own_before.is_empty() && !list.ends_with(&own_before) {
                     self.findings.note("internal", vec![index], || {
@@ -334,8 +398,8 @@ impl Elle {
                 }
                 let future: Option<i64> = after
                     .iter()
-                    .filter(|m| m.0 == APPEND && m.1 == key)
-                    .filter_map(|m| m.2.as_int())
+                    .filter(|m| m.0 == APPEND && m.1 == key && m.2 != NIL)
+                    .map(|m| m.2)
                     .find(|x| list.contains(x));
                 if let Some(x) = future {
                     self.findings.note("future-read", vec![index], || {
@@ -346,6 +410,8 @@ impl Elle {
                         )
                     });
                 }
+                // Every read must be a prefix of the longest; duplicates are found when the
+                // order is walked at the end.
                 let (order, at) = &mut self.longest[key as usize];
                 let consistent = if list.len() > order.len() {
                     list.starts_with(order)
@@ -354,20 +420,21 @@ impl Elle {
                 };
                 if !consistent {
                     let (at, order_text) = (*at, format!("{order:?}"));
-                    self.findings
-                        .note("incompatible-order", vec![at, index], || {
-                            format!(
-                                "Op {at} read key {label} as {order_text}, op {index} as {}: \
-                             neither is a prefix of the other, so there is no one order of \
-                             appends both saw.",
-                                show(v)
-                            )
-                        });
+                    self.findings.note("incompatible-order", vec![at, index], || {
+                        format!(
+                            "Op {at} read key {label} as {order_text}, op {index} as {}: neither \
+                             is a prefix of the other, so there is no one order of appends both \
+                             saw.",
+                            show(v)
+                        )
+                    });
                 } else if list.len() > order.len() {
-                    *order = list.clone();
+                    order.extend_from_slice(&list[order.len()..]);
                     *at = index;
                 }
-                list.len() as i64
+                let len = list.len() as i64;
+                self.scratch = list;
+                len
             }
         };
         if let Some(w) = later_write {
@@ -409,31 +476,50 @@ impl Elle {
     fn writer_of(&self, key: u32, x: i64) -> Option<(u32, bool)> {
         self.writer
             .get(&(key, x))
-            .map(|&w| (w & !INTERMEDIATE, w & INTERMEDIATE != 0))
+            .map(|&w| (w & !(INTERMEDIATE | IN_ORDER), w & INTERMEDIATE != 0))
     }
 
     /// Dependency edges and the anomalies of the version orders.
-    fn infer(&mut self) -> Vec<(u32, u32, u8)> {
+    fn infer(&mut self) -> Vec<u64> {
         let mut edges = std::mem::take(&mut self.edges);
         match self.flavor {
             Flavor::ListAppend => self.infer_lists(&mut edges),
             Flavor::RwRegister => self.infer_registers(&mut edges),
         }
+        // Completion events become nodes after the transactions.
+        let n = self.txns.len() as u32;
+        let node = |v: u32| if v & EVENT != 0 { n + (v & !EVENT) } else { v };
+        for (a, b) in std::mem::take(&mut self.realtime) {
+            edges.push(graph::pack(node(a), node(b), REALTIME));
+        }
         edges
     }
 
-    fn infer_lists(&mut self, edges: &mut Vec<(u32, u32, u8)>) {
+    fn infer_lists(&mut self, edges: &mut Vec<u64>) {
         let mut first_failed: Vec<usize> = Vec::with_capacity(self.longest.len());
-        for (key, (order, _)) in self.longest.iter().enumerate() {
+        let longest = std::mem::take(&mut self.longest);
+        for (key, (order, at)) in longest.iter().enumerate() {
             let key = key as u32;
             let mut failed_at = usize::MAX;
             let mut dirty_noted = false;
             let mut prev: Option<u32> = None;
             for (i, &x) in order.iter().enumerate() {
-                let Some((w, _)) = self.writer_of(key, x) else {
+                let Some(tag) = self.writer.get_mut(&(key, x)) else {
                     prev = None;
                     continue;
                 };
+                if *tag & IN_ORDER != 0 {
+                    let (label, at) = (key_text(self.keys.value(key)), *at);
+                    self.findings.note("duplicate-elements", vec![at], || {
+                        format!(
+                            "Op {at} read key {label} with {x} in it more than once: an element \
+                             appended once appears twice."
+                        )
+                    });
+                    continue;
+                }
+                *tag |= IN_ORDER;
+                let w = *tag & !(INTERMEDIATE | IN_ORDER);
                 let failed = self.status(w) == Status::Fail;
                 if failed && failed_at == usize::MAX {
                     failed_at = i;
@@ -460,12 +546,13 @@ impl Elle {
                     && p != w
                     && !failed
                 {
-                    edges.push((p, w, WW));
+                    edges.push(graph::pack(p, w, WW));
                 }
                 prev = (!failed).then_some(w);
             }
             first_failed.push(failed_at);
         }
+        self.longest = longest;
         for t in 0..self.txns.len() as u32 {
             if self.status(t) != Status::Ok {
                 continue;
@@ -502,7 +589,7 @@ impl Elle {
                         && w != t
                         && self.status(w) != Status::Fail
                     {
-                        edges.push((w, t, WR));
+                        edges.push(graph::pack(w, t, WR));
                         if intermediate {
                             let wd = self.txns[w as usize].complete;
                             self.findings.note("G1b", vec![wd, done], || {
@@ -521,14 +608,14 @@ impl Elle {
                         && w != t
                         && self.status(w) != Status::Fail
                     {
-                        edges.push((t, w, RW));
+                        edges.push(graph::pack(t, w, RW));
                     }
                 }
             }
         }
     }
 
-    fn infer_registers(&mut self, edges: &mut Vec<(u32, u32, u8)>) {
+    fn infer_registers(&mut self, edges: &mut Vec<u64>) {
         let mut readers: FxHashMap<(u32, i64), Vec<u32>> = FxHashMap::default();
         for t in 0..self.txns.len() as u32 {
             if self.status(t) != Status::Ok {
@@ -559,7 +646,7 @@ impl Elle {
                         )
                     });
                 } else if w != t {
-                    edges.push((w, t, WR));
+                    edges.push(graph::pack(w, t, WR));
                     if intermediate {
                         self.findings.note("G1b", vec![wd, done], || {
                             format!(
@@ -584,11 +671,11 @@ impl Elle {
                 && vt != wt
                 && self.status(vt) != Status::Fail
             {
-                edges.push((vt, wt, WW));
+                edges.push(graph::pack(vt, wt, WW));
             }
             for &r in readers.get(&(key, v)).map_or(&[][..], |r| &r[..]) {
                 if r != wt {
-                    edges.push((r, wt, RW));
+                    edges.push(graph::pack(r, wt, RW));
                 }
             }
         }
@@ -751,6 +838,10 @@ impl Elle {
     }
 
     fn note_cycle(&mut self, kind: &str, cycle: &[(u32, u8)], listed: usize) {
+        // Real-time events are not transactions: a path through them is one real-time step.
+        let n = self.txns.len() as u32;
+        let cycle: Vec<(u32, u8)> = cycle.iter().copied().filter(|&(v, _)| v < n).collect();
+        let cycle = &cycle[..];
         let ops: Vec<u64> = cycle
             .iter()
             .map(|&(t, _)| {
@@ -781,20 +872,26 @@ impl Elle {
             "So T{first} < T{first}: a contradiction — no order of these transactions explains \
              what they saw."
         ));
-        let mut dot = format!(
-            "digraph \"{kind}\" {{\n  rankdir=LR;\n  node [shape=box, fontname=monospace];\n"
+        // The cycle as a graph of its own, drawn by petgraph.
+        let mut g = petgraph::graph::DiGraph::<String, &'static str>::new();
+        let nodes: Vec<_> = cycle
+            .iter()
+            .map(|&(t, _)| g.add_node(self.describe_txn(t)))
+            .collect();
+        for (i, &(_, t)) in cycle.iter().enumerate() {
+            g.add_edge(nodes[i], nodes[(i + 1) % nodes.len()], edge_name(t));
+        }
+        use petgraph::dot::{Config, Dot};
+        use petgraph::visit::EdgeRef;
+        let dot = format!(
+            "{}",
+            Dot::with_attr_getters(
+                &g,
+                &[Config::EdgeNoLabel, Config::NodeNoLabel],
+                &|_, e| format!("label = \"{}\"", e.weight()),
+                &|_, (_, label)| format!("label = \"{}\", shape = box", label.replace('"', "\\\"")),
+            )
         );
-        for &(t, _) in cycle {
-            dot.push_str(&format!(
-                "  T{t} [label=\"{}\"];\n",
-                self.describe_txn(t).replace('"', "\\\"")
-            ));
-        }
-        for (i, &(a, t)) in cycle.iter().enumerate() {
-            let b = cycle[(i + 1) % cycle.len()].0;
-            dot.push_str(&format!("  T{a} -> T{b} [label=\"{}\"];\n", edge_name(t)));
-        }
-        dot.push_str("}\n");
         self.findings.note_with_dot(kind, ops, text, dot);
     }
 
@@ -803,17 +900,21 @@ impl Elle {
         let all = DATA | PROCESS | REALTIME;
         let (comp, count) = graph::scc(graph, all);
         let mut sizes = vec![0u32; count as usize];
-        for &c in &comp {
+        let mut txns_in = vec![0u32; count as usize];
+        let n = self.txns.len();
+        for (v, &c) in comp.iter().enumerate() {
             sizes[c as usize] += 1;
+            txns_in[c as usize] += u32::from(v < n);
         }
         let nontrivial = sizes.iter().filter(|&&s| s > 1).count() as u64;
-        let largest = sizes.iter().copied().max().unwrap_or(0) as usize;
+        // In transactions (the real-time events that join them are not counted).
+        let largest = txns_in.iter().copied().max().unwrap_or(0) as usize;
         let mut exhausted = Vec::new();
         if nontrivial == 0 {
             return (0, largest, exhausted);
         }
         let in_cycle = |v: u32| sizes[comp[v as usize] as usize] > 1;
-        let mut searcher = Searcher::default();
+        let mut searcher = Searcher::over(graph.node_count(), in_cycle);
         let mut sub_cache: BTreeMap<u8, Vec<u32>> = BTreeMap::new();
         let mut sub = |types: u8| -> Vec<u32> {
             sub_cache
@@ -976,12 +1077,8 @@ impl Checker for Elle {
                     OpType::Fail => Status::Fail,
                     _ => Status::Info,
                 };
-                let value = if status == Status::Ok {
-                    op.value.clone()
-                } else {
-                    open.value.clone()
-                };
-                self.finish_txn(open, status, &value, op.index);
+                let value = (status == Status::Ok).then_some(&op.value);
+                self.finish_txn(open, status, value, op.index);
             }
         }
     }
@@ -998,12 +1095,22 @@ impl Checker for Elle {
         let mut still: Vec<(Process, OpenTxn)> = self.open.drain().collect();
         still.sort_by_key(|(_, o)| o.id);
         for (_, open) in still {
-            let value = open.value.clone();
-            self.finish_txn(open, Status::Info, &value, NONE);
+            self.finish_txn(open, Status::Info, None, NONE);
+        }
+        let nodes = self.txns.len() + self.completions as usize;
+        if nodes >= graph::MAX_NODES {
+            return CheckResult::new(
+                name,
+                Validity::Unknown,
+                format!(
+                    "{} transactions: more than this checker can graph",
+                    self.txns.len()
+                ),
+            );
         }
         let edges = self.infer();
-        let edge_count = edges.len();
-        let graph = graph::build(edges, self.txns.len());
+        let graph = graph::build(edges, nodes);
+        let edge_count = graph.edge_count();
         let (sccs, largest, exhausted) = self.cycles(&graph);
 
         let counts = self.findings.counts.clone();

@@ -1,0 +1,216 @@
+//! The transactional checker's speed and memory: `cargo bench -p checkers --bench elle`.
+//!
+//! 1. A list-append history of 1 M transactions (10 processes, 1–7 micro-ops, about 4 on
+//!    average, a fresh set of keys every 1 000 transactions, one transaction in a hundred
+//!    failed or crashed) from a strictly serializable model, streamed into the checker and
+//!    checked for strict-serializable.
+//! 2. One giant strongly connected component: 20 000 transactions against a store that reads
+//!    a random stale prefix a third of the time, with processes crashing often (every crash
+//!    starts a new process), checked for strict-serializable: every class must be decided (no
+//!    search out of budget).
+//!
+//! Check time is the total minus the time to generate the same ops alone; peak memory is the
+//! heap's peak above what it held before the checker began (a counting allocator).
+#![allow(clippy::unwrap_used)]
+// The counting allocator forwards to the system allocator; nothing else is unsafe.
+#![allow(unsafe_code)]
+
+use checkers::{Checker, Elle, Validity};
+use history::{Op, OpType, Process, Value};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+struct Counting;
+static CURRENT: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+        PEAK.fetch_max(now, Ordering::Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+fn reset_peak() -> usize {
+    let now = CURRENT.load(Ordering::Relaxed);
+    PEAK.store(now, Ordering::Relaxed);
+    now
+}
+
+struct Rng(u64);
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+fn mop(f: &str, k: i64, v: Value) -> Value {
+    Value::List(vec![Value::from(f), Value::Int(k), v])
+}
+
+/// Streams a list-append history. `stale`: one read in three returns a random prefix.
+fn generate(
+    n: u64,
+    procs: u64,
+    keys_per_epoch: i64,
+    stale: bool,
+    crash_one_in: u64,
+    sink: &mut dyn FnMut(&Op),
+) {
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let mut lists: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    let mut pids: Vec<u64> = (0..procs).collect();
+    let mut open: Vec<Option<Value>> = vec![None; procs as usize];
+    let (mut started, mut next, mut index) = (0u64, 0i64, 0u64);
+    let mut emit = |sink: &mut dyn FnMut(&Op), kind: OpType, p: u64, v: Value| {
+        let op = Op::new(kind, Process::Client(p), "txn", v).at(index, index * 100);
+        index += 1;
+        sink(&op);
+    };
+    while started < n || open.iter().any(Option::is_some) {
+        let slot = rng.below(procs) as usize;
+        let p = pids[slot];
+        match open[slot].take() {
+            None if started < n => {
+                started += 1;
+                let epoch = (started / 1000) as i64 * keys_per_epoch;
+                if started.is_multiple_of(1000) {
+                    // Keys of the epoch before last are done with.
+                    lists.retain(|k, _| *k >= epoch - keys_per_epoch);
+                }
+                let count = 1 + rng.below(7);
+                let mops: Vec<Value> = (0..count)
+                    .map(|_| {
+                        let k = epoch + rng.below(keys_per_epoch as u64) as i64;
+                        if rng.below(2) == 0 {
+                            mop("r", k, Value::Nil)
+                        } else {
+                            next += 1;
+                            mop("append", k, Value::Int(next))
+                        }
+                    })
+                    .collect();
+                let v = Value::List(mops);
+                emit(sink, OpType::Invoke, p, v.clone());
+                open[slot] = Some(v);
+            }
+            None => {}
+            Some(v) => {
+                let roll = rng.below(crash_one_in.max(2));
+                let kind = match roll {
+                    0 => OpType::Info,
+                    1 if crash_one_in > 2 => OpType::Fail,
+                    _ => OpType::Ok,
+                };
+                let apply = kind != OpType::Fail;
+                let mut done = Vec::new();
+                for m in v.as_seq().unwrap() {
+                    let parts = m.as_seq().unwrap();
+                    let k = parts[1].as_int().unwrap();
+                    if parts[0].as_str() == Some("r") {
+                        let list = lists.get(&k).map_or(&[][..], |l| &l[..]);
+                        let shown = if stale && rng.below(3) == 0 {
+                            &list[..rng.below(list.len() as u64 + 1) as usize]
+                        } else {
+                            list
+                        };
+                        done.push(mop(
+                            "r",
+                            k,
+                            Value::List(shown.iter().map(|&x| Value::Int(x)).collect()),
+                        ));
+                    } else {
+                        if apply {
+                            lists.entry(k).or_default().push(parts[2].as_int().unwrap());
+                        }
+                        done.push(m.clone());
+                    }
+                }
+                let value = if kind == OpType::Ok {
+                    Value::List(done)
+                } else {
+                    v
+                };
+                emit(sink, kind, p, value);
+                if kind == OpType::Info {
+                    pids[slot] += procs;
+                }
+            }
+        }
+    }
+}
+
+fn main() {
+    let models = vec!["strict-serializable".to_owned()];
+    println!(
+        "{:<34} {:>9} {:>8} {:>8} {:>8} {:>10} {:>9} {:>12}",
+        "history", "txns", "total s", "gen s", "check s", "peak MB", "B/txn", "largest SCC"
+    );
+    for (name, n, procs, keys, stale, crash) in [
+        (
+            "list-append, serializable",
+            1_000_000u64,
+            10u64,
+            10i64,
+            false,
+            100u64,
+        ),
+        ("list-append, one giant SCC", 20_000, 10, 3, true, 4),
+    ] {
+        let start = Instant::now();
+        let mut count = 0u64;
+        generate(n, procs, keys, stale, crash, &mut |_| count += 1);
+        let gen_s = start.elapsed().as_secs_f64();
+
+        let base = reset_peak();
+        let mut checker: Box<dyn Checker> = Box::new(Elle::list_append(&models));
+        let start = Instant::now();
+        generate(n, procs, keys, stale, crash, &mut |op| checker.observe(op));
+        let result = checker.finish();
+        let total_s = start.elapsed().as_secs_f64();
+        let peak = PEAK.load(Ordering::Relaxed).saturating_sub(base);
+        let largest = &result.figures["largest-component"];
+        let exhausted = result.figures["search-exhausted"]
+            .as_array()
+            .map_or(0, Vec::len);
+        println!(
+            "{:<34} {:>9} {:>8.2} {:>8.2} {:>8.2} {:>10.1} {:>9.0} {:>12}",
+            name,
+            n,
+            total_s,
+            gen_s,
+            (total_s - gen_s).max(0.0),
+            peak as f64 / 1e6,
+            peak as f64 / n as f64,
+            largest
+        );
+        println!(
+            "  verdict {}: {}",
+            result.valid,
+            result.summary.chars().take(200).collect::<String>()
+        );
+        println!("  edges {}", result.figures["edges"]);
+        if stale {
+            assert_eq!(exhausted, 0, "every class decided");
+            assert_eq!(result.valid, Validity::False);
+        } else {
+            assert_eq!(result.valid, Validity::True, "{}", result.summary);
+        }
+        let _ = count;
+    }
+}
