@@ -56,6 +56,12 @@ const NIL: i64 = i64::MIN;
 const INTERMEDIATE: u32 = 1 << 31;
 /// In `writer`: the element has been met in its key's order (a second meeting is a duplicate).
 const IN_ORDER: u32 = 1 << 30;
+const NO_WRITER: u32 = u32::MAX;
+
+/// A write's tag: its transaction, and whether it is intermediate.
+fn untag(tag: u32) -> (u32, bool) {
+    (tag & !(INTERMEDIATE | IN_ORDER), tag & INTERMEDIATE != 0)
+}
 /// Search work (edges looked at) allowed per class over the whole history.
 const BUDGET: u64 = 50_000_000;
 /// Cycles explained per class (all are counted).
@@ -125,8 +131,11 @@ pub struct Elle {
     edges: Vec<u64>,
     /// Lists: per key the longest read (the version order) and the op that showed it.
     longest: Vec<(Vec<i64>, u64)>,
-    /// (key, value) -> writing transaction (| INTERMEDIATE).
-    writer: FxHashMap<(u32, i64), u32>,
+    /// (key, tag: writing transaction | flags, value); sorted by (key, value) once the history
+    /// has been read, then searched (a sorted vector is a third of a hash map's memory).
+    writes: Vec<(u32, u32, i64)>,
+    /// An invocation has happened since the last completion event was made.
+    invoked_since_event: bool,
     /// (key, version read) -> first committed transaction that read it and then wrote the key.
     read_then_write: FxHashMap<(u32, i64), u32>,
     /// Registers: (key, version, next version) from a read followed by a write.
@@ -163,7 +172,8 @@ impl Elle {
             completions: 0,
             edges: Vec::new(),
             longest: Vec::new(),
-            writer: FxHashMap::default(),
+            writes: Vec::new(),
+            invoked_since_event: true,
             read_then_write: FxHashMap::default(),
             version_pairs: Vec::new(),
             findings: Findings::default(),
@@ -191,6 +201,7 @@ impl Elle {
             mop_start: 0,
             mop_len: 0,
         });
+        self.invoked_since_event = true;
         let mut invoked = Vec::new();
         for (kind, k, v) in self.parse(&op.value) {
             let key = self.key(k);
@@ -209,6 +220,7 @@ impl Elle {
             OpenTxn {
                 id,
                 after: self.completions.checked_sub(1),
+                // (set below)
                 invoked,
             },
         );
@@ -275,12 +287,17 @@ impl Elle {
         match status {
             Status::Ok => {
                 self.last_ok.insert(process, id);
-                let j = self.completions;
-                self.completions += 1;
-                self.realtime.push((id, EVENT | j));
-                if j > 0 {
-                    self.realtime.push((EVENT | (j - 1), EVENT | j));
+                // Completions with no invocation between them share one event: whatever
+                // begins later follows them all.
+                if self.invoked_since_event || self.completions == 0 {
+                    let j = self.completions;
+                    self.completions += 1;
+                    if j > 0 {
+                        self.realtime.push((EVENT | (j - 1), EVENT | j));
+                    }
+                    self.invoked_since_event = false;
                 }
+                self.realtime.push((id, EVENT | (self.completions - 1)));
             }
             Status::Info => {
                 self.last_ok.remove(&process);
@@ -303,7 +320,7 @@ impl Elle {
                         } else {
                             0
                         };
-                    self.writer.entry((key, x)).or_insert(tag);
+                    self.writes.push((key, tag, x));
                     self.mops.push(Mop {
                         kind,
                         key,
@@ -473,15 +490,26 @@ impl Elle {
         self.txns[t as usize].status
     }
 
+    /// Where (key, x)'s write is in `writes` (after they are sorted).
+    fn write_index(&self, key: u32, x: i64) -> Option<usize> {
+        self.writes
+            .binary_search_by_key(&(key, x), |w| (w.0, w.2))
+            .ok()
+    }
+
     fn writer_of(&self, key: u32, x: i64) -> Option<(u32, bool)> {
-        self.writer
-            .get(&(key, x))
-            .map(|&w| (w & !(INTERMEDIATE | IN_ORDER), w & INTERMEDIATE != 0))
+        self.write_index(key, x).map(|i| untag(self.writes[i].1))
     }
 
     /// Dependency edges and the anomalies of the version orders.
     fn infer(&mut self) -> Vec<u64> {
+        // The first write of a value owns it.
+        self.writes
+            .sort_unstable_by_key(|w| (w.0, w.2, w.1 & !(INTERMEDIATE | IN_ORDER)));
+        self.writes.dedup_by_key(|w| (w.0, w.2));
         let mut edges = std::mem::take(&mut self.edges);
+        let reads = self.mops.iter().filter(|m| m.kind == READ).count();
+        edges.reserve_exact(self.writes.len() + 2 * reads + self.realtime.len());
         match self.flavor {
             Flavor::ListAppend => self.infer_lists(&mut edges),
             Flavor::RwRegister => self.infer_registers(&mut edges),
@@ -498,28 +526,37 @@ impl Elle {
     fn infer_lists(&mut self, edges: &mut Vec<u64>) {
         let mut first_failed: Vec<usize> = Vec::with_capacity(self.longest.len());
         let longest = std::mem::take(&mut self.longest);
+        // Per key, per place in its order: the writer's tag (NO_WRITER when unknown).
+        let mut writers: Vec<Vec<u32>> = Vec::with_capacity(longest.len());
         for (key, (order, at)) in longest.iter().enumerate() {
             let key = key as u32;
             let mut failed_at = usize::MAX;
             let mut dirty_noted = false;
             let mut prev: Option<u32> = None;
+            let mut here = Vec::with_capacity(order.len());
             for (i, &x) in order.iter().enumerate() {
-                let Some(tag) = self.writer.get_mut(&(key, x)) else {
+                let Some(index) = self.write_index(key, x) else {
+                    here.push(NO_WRITER);
                     prev = None;
                     continue;
                 };
+                let tag = &mut self.writes[index].1;
                 if *tag & IN_ORDER != 0 {
-                    let (label, at) = (key_text(self.keys.value(key)), *at);
+                    let at = *at;
+                    let keys = &self.keys;
                     self.findings.note("duplicate-elements", vec![at], || {
                         format!(
-                            "Op {at} read key {label} with {x} in it more than once: an element \
-                             appended once appears twice."
+                            "Op {at} read key {} with {x} in it more than once: an element \
+                             appended once appears twice.",
+                            key_text(keys.value(key))
                         )
                     });
+                    here.push(NO_WRITER);
                     continue;
                 }
                 *tag |= IN_ORDER;
-                let w = *tag & !(INTERMEDIATE | IN_ORDER);
+                here.push(*tag);
+                let w = untag(*tag).0;
                 let failed = self.status(w) == Status::Fail;
                 if failed && failed_at == usize::MAX {
                     failed_at = i;
@@ -551,6 +588,7 @@ impl Elle {
                 prev = (!failed).then_some(w);
             }
             first_failed.push(failed_at);
+            writers.push(here);
         }
         self.longest = longest;
         for t in 0..self.txns.len() as u32 {
@@ -570,22 +608,28 @@ impl Elle {
                 if len > order_len {
                     continue;
                 }
-                let label = key_text(self.keys.value(key));
+                let keys = &self.keys;
+                let label = || key_text(keys.value(key));
+                let at = |i: usize| {
+                    let tag = writers[key as usize][i];
+                    (tag != NO_WRITER).then(|| untag(tag))
+                };
                 if first_failed[key as usize] < len {
                     let x = self.longest[key as usize].0[first_failed[key as usize]];
-                    if let Some((w, _)) = self.writer_of(key, x) {
+                    if let Some((w, _)) = at(first_failed[key as usize]) {
                         let fw = self.txns[w as usize].complete;
                         self.findings.note("G1a", vec![fw, done], || {
                             format!(
-                                "Transaction op {done} read key {label} including {x}, appended \
-                                 by a transaction that failed (op {fw}): an aborted read."
+                                "Transaction op {done} read key {} including {x}, appended by a \
+                                 transaction that failed (op {fw}): an aborted read.",
+                                label()
                             )
                         });
                     }
                 }
                 if len > 0 {
                     let x = self.longest[key as usize].0[len - 1];
-                    if let Some((w, intermediate)) = self.writer_of(key, x)
+                    if let Some((w, intermediate)) = at(len - 1)
                         && w != t
                         && self.status(w) != Status::Fail
                     {
@@ -594,22 +638,21 @@ impl Elle {
                             let wd = self.txns[w as usize].complete;
                             self.findings.note("G1b", vec![wd, done], || {
                                 format!(
-                                    "Transaction op {done} read key {label} ending at {x}, which \
+                                    "Transaction op {done} read key {} ending at {x}, which \
                                      transaction op {wd} appended and then appended more to: an \
-                                     intermediate read."
+                                     intermediate read.",
+                                    label()
                                 )
                             });
                         }
                     }
                 }
-                if len < order_len {
-                    let y = self.longest[key as usize].0[len];
-                    if let Some((w, _)) = self.writer_of(key, y)
-                        && w != t
-                        && self.status(w) != Status::Fail
-                    {
-                        edges.push(graph::pack(t, w, RW));
-                    }
+                if len < order_len
+                    && let Some((w, _)) = at(len)
+                    && w != t
+                    && self.status(w) != Status::Fail
+                {
+                    edges.push(graph::pack(t, w, RW));
                 }
             }
         }
@@ -882,7 +925,6 @@ impl Elle {
             g.add_edge(nodes[i], nodes[(i + 1) % nodes.len()], edge_name(t));
         }
         use petgraph::dot::{Config, Dot};
-        use petgraph::visit::EdgeRef;
         let dot = format!(
             "{}",
             Dot::with_attr_getters(
