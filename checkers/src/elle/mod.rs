@@ -57,6 +57,8 @@ const INTERMEDIATE: u32 = 1 << 31;
 /// In `writer`: the element has been met in its key's order (a second meeting is a duplicate).
 const IN_ORDER: u32 = 1 << 30;
 const NO_WRITER: u32 = u32::MAX;
+/// Registers: first versions of a key a read of nil is ordered before.
+const ROOTS: usize = 64;
 
 /// A write's tag: its transaction, and whether it is intermediate.
 fn untag(tag: u32) -> (u32, bool) {
@@ -722,6 +724,37 @@ impl Elle {
                 }
             }
         }
+        // The initial state comes before every version: a read of nil precedes the first
+        // versions of its key (those no known version precedes; up to ROOTS per key).
+        let preceded: rustc_hash::FxHashSet<(u32, i64)> = self
+            .version_pairs
+            .iter()
+            .filter(|p| p.1 != NIL)
+            .map(|p| (p.0, p.2))
+            .collect();
+        let mut roots: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
+        for &(key, tag, x) in &self.writes {
+            let (w, intermediate) = untag(tag);
+            if intermediate || self.status(w) == Status::Fail || preceded.contains(&(key, x)) {
+                continue;
+            }
+            let r = roots.entry(key).or_default();
+            if r.len() < ROOTS {
+                r.push(w);
+            }
+        }
+        let mut nil_reads: Vec<(&(u32, i64), &Vec<u32>)> =
+            readers.iter().filter(|((_, v), _)| *v == NIL).collect();
+        nil_reads.sort_unstable_by_key(|(k, _)| **k);
+        for ((key, _), rs) in nil_reads {
+            for &w in roots.get(key).map_or(&[][..], |r| &r[..]) {
+                for &r in rs {
+                    if r != w {
+                        edges.push(graph::pack(r, w, RW));
+                    }
+                }
+            }
+        }
     }
 
     /// One step of a cycle, in words.
@@ -825,7 +858,15 @@ impl Elle {
                                     && v == m.value
                                     && self.writer_of(key, w).is_some_and(|x| x.0 == b)
                             })
-                            .map(|&(_, v, w)| {
+                            .copied()
+                            .or_else(|| {
+                                // Nil: the initial state, before every version.
+                                let w = self.txn_mops(b).iter().find(|w| {
+                                    w.kind == WRITE && w.key == m.key && m.value == NIL
+                                })?;
+                                Some((m.key, NIL, w.value))
+                            })
+                            .map(|(_, v, w)| {
                                 let v = if v == NIL {
                                     "nil".to_owned()
                                 } else {

@@ -382,3 +382,70 @@ fn anomaly_files_are_named_by_kind() {
             .any(|(p, c)| p == "anomalies/G1c/1.dot" && c.starts_with("digraph"))
     );
 }
+
+#[test]
+fn g_nonadjacent_two_rw_edges_apart() {
+    // T0 -rw-> T1 -wr-> T2 -rw-> T3 -wr-> T0, all concurrent; T4 fixes the orders of x and z.
+    let mut h = H::default();
+    let txns = [
+        (0, "r x; r w 4"),
+        (1, "a x 1; a y 2"),
+        (2, "r y 2; r z"),
+        (3, "a z 3; a w 4"),
+    ];
+    for (p, t) in txns {
+        h.invoke(p, t);
+    }
+    for (p, t) in txns {
+        h.ok(p, t);
+    }
+    h.txn(4, "r x 1; r z 3");
+    let r = h.lists(&["snapshot-isolation"]);
+    assert!(
+        found(&r, "G-nonadjacent"),
+        "{} {:?}",
+        r.summary,
+        r.anomalies
+    );
+    assert!(!found(&r, "G-single"), "{:?}", r.anomaly_counts);
+    assert_eq!(r.valid, Validity::False);
+    // With T2 reading z after T3's append, the cycle is broken.
+    let mut h = H::default();
+    let txns = [
+        (0, "r x; r w 4"),
+        (1, "a x 1; a y 2"),
+        (2, "r y 2; r z 3"),
+        (3, "a z 3; a w 4"),
+    ];
+    for (p, t) in txns {
+        h.invoke(p, t);
+    }
+    for (p, t) in txns {
+        h.ok(p, t);
+    }
+    h.txn(4, "r x 1; r z 3");
+    let r = h.lists(&["snapshot-isolation"]);
+    assert_eq!(r.valid, Validity::True, "{:?}", r.anomaly_counts);
+}
+
+#[test]
+fn a_register_read_of_nil_precedes_every_first_version() {
+    // T0 reads x as never written, yet sees T1's write of y: T1 wrote x too.
+    let mut h = H::default();
+    h.push(0, OpType::Invoke, reg_mops("r x; r y", true))
+        .push(1, OpType::Invoke, reg_mops("w x 1; w y 1", true))
+        .push(1, OpType::Ok, reg_mops("w x 1; w y 1", false))
+        .push(0, OpType::Ok, reg_mops("r x; r y 1", false));
+    let r = h.check(Flavor::RwRegister, &["snapshot-isolation"]);
+    assert!(found(&r, "G-single"), "{} {:?}", r.summary, r.anomalies);
+    let a = r.anomalies.iter().find(|a| a.kind == "G-single").unwrap();
+    assert!(
+        a.explanation.contains("read nil from x"),
+        "{}",
+        a.explanation
+    );
+    // Reading x as 1 too is consistent.
+    let mut h = H::default();
+    h.reg(1, "w x 1; w y 1").reg(0, "r x 1; r y 1");
+    assert_eq!(h.check(Flavor::RwRegister, STRICT).valid, Validity::True);
+}
