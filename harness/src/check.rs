@@ -153,6 +153,18 @@ fn judge(
     }
     log.line(format!("checked {ops} ops: valid {}", results.valid));
     print!("{}", render_terminal(&results));
+    // The reports people read; a failure here loses nothing (results.json is written).
+    match results::report::write_reports(target.run.path()) {
+        Ok(r) => log.line(format!("reports written ({} bytes of HTML)", r.html_bytes)),
+        Err(e) => {
+            eprintln!("rift: warning: reports not written: {e}");
+            log.line(format!("warning: reports not written: {e}"));
+        }
+    }
+    println!(
+        "report: {}",
+        target.run.path().join("report.html").display()
+    );
     println!("run directory: {}", target.run.path().display());
     Ok(results)
 }

@@ -30,29 +30,11 @@ pub enum Command {
     /// correct configuration and four flawed ones (lost updates under clock skew, session
     /// guarantees broken, replicas that never converge, a request created twice).
     Demo(DemoArgs),
-    /// Serve a web UI over the results directory [not built yet].
-    Serve(Planned),
-    /// Re-render a run's reports [not built yet].
-    Report(Planned),
-}
-
-impl Command {
-    /// The name of a planned command that is not built yet.
-    pub fn not_built(&self) -> Option<&'static str> {
-        Some(match self {
-            Command::Serve(_) => "serve",
-            Command::Report(_) => "report",
-            Command::Check(_)
-            | Command::Demo(_)
-            | Command::Convert(_)
-            | Command::Cluster(_)
-            | Command::Exec(_)
-            | Command::Test(_)
-            | Command::Heal(_) => {
-                return None;
-            }
-        })
-    }
+    /// Serve a web UI over the results directory: the runs, their reports and files.
+    Serve(ServeArgs),
+    /// Render a run's reports again (report.html, summary.md, junit.xml) from results.json and
+    /// the history.
+    Report(ReportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -75,11 +57,20 @@ pub struct DemoArgs {
     pub cluster_state_dir: PathBuf,
 }
 
-/// Whatever a planned command is given, until it is built.
 #[derive(Debug, Args)]
-pub struct Planned {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    pub rest: Vec<String>,
+pub struct ServeArgs {
+    /// The port to listen on (loopback only); 0 picks a free one.
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// The results directory to serve.
+    #[arg(long, default_value = "results")]
+    pub results_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A run directory (results/<test>/<stamp>, or a `latest` link).
+    pub run_dir: PathBuf,
 }
 
 #[derive(Debug, Args)]

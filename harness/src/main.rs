@@ -12,6 +12,8 @@ mod exit;
 mod heal_cmd;
 mod nemesis;
 mod nodes;
+mod report_cmd;
+mod serve;
 mod test_cmd;
 
 use clap::Parser;
@@ -42,10 +44,8 @@ fn run(cli: cli::Cli) -> Exit {
         cli::Command::Test(args) => test_cmd::run(*args),
         cli::Command::Heal(args) => heal_cmd::run(args),
         cli::Command::Demo(args) => demo::run(args),
-        planned => Err(exit::usage(format!(
-            "`rift {}` is not built yet in this version of rift; `rift check` and `rift convert` are",
-            planned.not_built().unwrap_or("?")
-        ))),
+        cli::Command::Serve(args) => serve::run(args),
+        cli::Command::Report(args) => report_cmd::run(args),
     };
     outcome.unwrap_or_else(|e| {
         eprintln!("rift: error: {e:#}");

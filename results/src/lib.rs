@@ -5,6 +5,7 @@
 //! `results.json` itself, and rendering — terminal tables now; HTML with SVG plots, JUnit XML,
 //! a Markdown summary and the `serve` web UI as they land.
 
+pub mod report;
 mod run_dir;
 mod terminal;
 

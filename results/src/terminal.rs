@@ -9,14 +9,15 @@ use tabled::settings::Style;
 pub fn render_terminal(results: &ResultsFile) -> String {
     let mut out = String::new();
     let mut checkers = Builder::default();
-    checkers.push_record(["checker", "valid", "summary"]);
+    checkers.push_record(["checker", "valid", "summary", "figures"]);
     for r in &results.results {
         let valid = if r.applicable {
             r.valid.as_str()
         } else {
             "n/a"
         };
-        checkers.push_record([r.checker.as_str(), valid, r.summary.as_str()]);
+        let figures = crate::report::key_figures(r);
+        checkers.push_record([r.checker.as_str(), valid, r.summary.as_str(), &figures]);
     }
     out.push_str(&checkers.build().with(Style::rounded()).to_string());
     out.push('\n');
