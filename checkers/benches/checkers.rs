@@ -11,13 +11,9 @@
 //! `RIFT_BENCH_OPS` (default 10 000 000) sets the size; a second round at a tenth of it shows
 //! how memory scales.
 #![allow(clippy::unwrap_used)]
-// The counting allocator forwards to the system allocator; nothing else is unsafe.
-#![allow(unsafe_code)]
 
 use checkers::{Checker, Counter, Session, SetChecker};
 use history::{Op, OpType, Process, Value};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 #[derive(Clone, Copy, Debug)]
@@ -144,39 +140,9 @@ fn generate(shape: Shape, n: u64, sink: &mut dyn FnMut(&Op)) {
     }
 }
 
-/// Counts the bytes the heap holds, and their peak since the last reset.
-struct Counting;
-
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-        PEAK.fetch_max(now, Ordering::Relaxed);
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-/// Peak heap above what was held at the last reset, in MB.
-fn peak_mb(base: usize) -> f64 {
-    PEAK.load(Ordering::Relaxed).saturating_sub(base) as f64 / 1e6
-}
-
-fn reset_peak() -> usize {
-    let now = CURRENT.load(Ordering::Relaxed);
-    PEAK.store(now, Ordering::Relaxed);
-    now
-}
+#[path = "../../bench-support/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::{peak_since, reset_peak};
 
 fn main() {
     let n: u64 = std::env::var("RIFT_BENCH_OPS")
@@ -226,7 +192,7 @@ fn main() {
                 gen_s,
                 check_s,
                 count as f64 / check_s,
-                peak_mb(base)
+                peak_since(base) as f64 / 1e6
             );
         }
     }

@@ -12,42 +12,15 @@
 //! Check time is the total minus the time to generate the same ops alone; peak memory is the
 //! heap's peak above what it held before the checker began (a counting allocator).
 #![allow(clippy::unwrap_used)]
-// The counting allocator forwards to the system allocator; nothing else is unsafe.
-#![allow(unsafe_code)]
 
 use checkers::{Checker, Elle, Validity};
 use history::{Op, OpType, Process, Value};
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-struct Counting;
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-        PEAK.fetch_max(now, Ordering::Relaxed);
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-fn reset_peak() -> usize {
-    let now = CURRENT.load(Ordering::Relaxed);
-    PEAK.store(now, Ordering::Relaxed);
-    now
-}
+#[path = "../../bench-support/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::{peak_since, reset_peak};
 
 struct Rng(u64);
 impl Rng {
@@ -195,7 +168,7 @@ fn main() {
         });
         let result = checker.finish();
         let total_s = start.elapsed().as_secs_f64();
-        let peak = PEAK.load(Ordering::Relaxed).saturating_sub(base);
+        let peak = peak_since(base);
         let largest = &result.figures["largest-component"];
         let exhausted = result.figures["search-exhausted"]
             .as_array()

@@ -6,36 +6,15 @@
 //! summary.md, junit.xml) are rendered three times. Figures: median render time, the size of
 //! report.html, and the heap's peak while rendering (a counting allocator).
 #![allow(clippy::unwrap_used)]
-// The counting allocator forwards to the system allocator; nothing else is unsafe.
-#![allow(unsafe_code)]
 
 use checkers::{Anomaly, CheckResult, Validity, Verdict};
 use history::{HistoryWriter, Op, OpType, Process, Value};
 use results::{HistorySummary, ResultsFile};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-struct Counting;
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-        PEAK.fetch_max(now, Ordering::Relaxed);
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
+#[path = "../../bench-support/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::{peak_since, reset_peak};
 
 const OPS: u64 = 1_000_000;
 
@@ -152,12 +131,11 @@ fn main() {
     let mut peak = 0usize;
     let mut html = 0usize;
     for _ in 0..3 {
-        let base = CURRENT.load(Ordering::Relaxed);
-        PEAK.store(base, Ordering::Relaxed);
+        let base = reset_peak();
         let start = Instant::now();
         let r = results::report::write_reports(dir.path()).unwrap();
         times.push(start.elapsed().as_secs_f64());
-        peak = peak.max(PEAK.load(Ordering::Relaxed) - base);
+        peak = peak.max(peak_since(base));
         html = r.html_bytes;
     }
     times.sort_by(f64::total_cmp);
