@@ -35,18 +35,7 @@ pub fn run(args: CheckArgs) -> Result<Exit> {
             workloads::names().join(", ")
         ))
     })?;
-    for m in &args.consistency_models {
-        if !checkers::elle::models::known(m) {
-            let all: Vec<&str> = checkers::elle::models::MODELS.iter().map(|m| m.0).collect();
-            return Err(usage(format!(
-                "--consistency-models: unknown model {m:?}; rift knows {}",
-                all.join(", ")
-            )));
-        }
-    }
-    let options = checkers::Options {
-        consistency_models: args.consistency_models.clone(),
-    };
+    let options = options_of(&args.consistency_models)?;
     let checkers = checkers_of(workload, &options)?;
 
     let log = RunLog::open(&target.run)?;
@@ -73,13 +62,30 @@ pub fn run(args: CheckArgs) -> Result<Exit> {
     Ok(Exit::from(results.valid))
 }
 
+/// The checkers' options from the command line; unknown models are bad arguments.
+pub fn options_of(models: &[String]) -> Result<checkers::Options> {
+    for m in models {
+        if !checkers::elle::models::known(m) {
+            let all: Vec<&str> = checkers::elle::models::MODELS.iter().map(|m| m.0).collect();
+            return Err(usage(format!(
+                "--consistency-models: unknown model {m:?}; rift knows {}",
+                all.join(", ")
+            )));
+        }
+    }
+    Ok(checkers::Options {
+        consistency_models: models.to_vec(),
+    })
+}
+
 /// Judges a run directory's own history (after `rift test`), adding what the run saw.
 pub fn judge_run(
     run: RunDir,
     workload: &workloads::WorkloadInfo,
     run_info: serde_json::Value,
+    options: &checkers::Options,
 ) -> Result<ResultsFile> {
-    let checkers = checkers_of(workload, &checkers::Options::default())?;
+    let checkers = checkers_of(workload, options)?;
     let log = RunLog::open(&run)?;
     let history = run.history();
     let target = Target {

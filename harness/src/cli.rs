@@ -237,6 +237,9 @@ pub struct TestArgs {
     /// Leave the store running (and its data in place) after the test.
     #[arg(long)]
     pub leave_db_running: bool,
+    /// For transactional workloads: the consistency models to check (see `rift check`).
+    #[arg(long, value_delimiter = ',')]
+    pub consistency_models: Vec<String>,
     /// A flag for the store on every node (repeat it: --db-flag=--resolution --db-flag=lww-wall).
     #[arg(long = "db-flag", allow_hyphen_values = true)]
     pub db_flags: Vec<String>,

@@ -24,6 +24,8 @@ use workloads::ecstore::{EcstoreDb, locate_binary};
 use workloads::generator;
 
 pub fn run(args: TestArgs) -> Result<Exit> {
+    // A model misspelt is found before the run, not after it.
+    crate::check::options_of(&args.consistency_models)?;
     let plan = resolve_plan(&args).map_err(|e| usage(e.to_string()))?;
     let runtime = tokio::runtime::Runtime::new()?;
     let interrupted = Arc::new(AtomicUsize::new(0));
@@ -393,7 +395,8 @@ async fn run_one(plan: &TestPlan, args: &TestArgs, interrupted: Arc<AtomicUsize>
         "concurrency": concurrency,
         "seed": plan.seed,
     });
-    let results = crate::check::judge_run(run_dir, info, run_info)?;
+    let options = crate::check::options_of(&args.consistency_models)?;
+    let results = crate::check::judge_run(run_dir, info, run_info, &options)?;
     if let Some(r) = &final_report {
         match (r.agreed, r.convergence_ns) {
             (Some(true), Some(ns)) => println!(

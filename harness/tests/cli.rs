@@ -169,6 +169,16 @@ fn bad_input_exits_254_naming_the_place() {
         (&["check"], "required arguments were not provided"),
         (&["chek", "h.jsonl"], "unrecognized subcommand 'chek'"),
         (&["test", "--time-limit", "20"], "--workload: required"),
+        (
+            &[
+                "test",
+                "-w",
+                "list-append",
+                "--consistency-models",
+                "serializable-ish",
+            ],
+            "unknown model \"serializable-ish\"",
+        ),
         (&["report", "no/such/run"], "no/such/run"),
         (&["demo", "--only", "nope"], "no demo scenario \"nope\""),
         (&["heal"], "say which nodes"),
