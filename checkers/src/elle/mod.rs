@@ -704,6 +704,8 @@ impl Elle {
                 }
             }
         }
+        let implied = self.implied_version_order();
+        self.version_pairs.extend(implied);
         for &(key, v, w) in &self.version_pairs {
             let Some((wt, _)) = self.writer_of(key, w) else {
                 continue;
@@ -755,6 +757,51 @@ impl Elle {
                 }
             }
         }
+    }
+
+    /// Registers: version orders the chosen models imply. Under a real-time model (strict
+    /// serializability, linearizability, strong snapshot isolation) a committed write that
+    /// completed before another began comes first; under a strong-session model, a process's
+    /// own writes come in its order. Each version gets its next write so ordered.
+    fn implied_version_order(&self) -> Vec<(u32, i64, i64)> {
+        let claims = |weak: &str| self.models.iter().any(|m| models::implies(m, weak));
+        let realtime = claims("strong-snapshot-isolation") || claims("linearizable");
+        let process =
+            claims("strong-session-serializable") || claims("strong-session-snapshot-isolation");
+        if !realtime && !process {
+            return Vec::new();
+        }
+        // Per key, the final writes of committed transactions, by invocation.
+        let mut by_key: FxHashMap<u32, Vec<(u64, u64, u32, i64)>> = FxHashMap::default();
+        for &(key, tag, x) in &self.writes {
+            let (w, intermediate) = untag(tag);
+            let t = &self.txns[w as usize];
+            if intermediate || t.status != Status::Ok {
+                continue;
+            }
+            by_key
+                .entry(key)
+                .or_default()
+                .push((t.invoke, t.complete, t.process, x));
+        }
+        let mut out = Vec::new();
+        let mut keys: Vec<u32> = by_key.keys().copied().collect();
+        keys.sort_unstable();
+        for key in keys {
+            let writes = &mut by_key.get_mut(&key).map(std::mem::take).unwrap_or_default();
+            writes.sort_unstable();
+            for &(_, complete, by, v) in writes.iter() {
+                // The first write begun after this one completed.
+                let first = writes.partition_point(|w| w.0 <= complete);
+                if realtime && let Some(&(_, _, _, w)) = writes.get(first) {
+                    out.push((key, v, w));
+                }
+                if process && let Some(&(_, _, _, w)) = writes[first..].iter().find(|w| w.2 == by) {
+                    out.push((key, v, w));
+                }
+            }
+        }
+        out
     }
 
     /// One step of a cycle, in words.

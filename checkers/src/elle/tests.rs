@@ -449,3 +449,36 @@ fn a_register_read_of_nil_precedes_every_first_version() {
     h.reg(1, "w x 1; w y 1").reg(0, "r x 1; r y 1");
     assert_eq!(h.check(Flavor::RwRegister, STRICT).valid, Validity::True);
 }
+
+#[test]
+fn a_real_time_model_orders_register_versions_by_real_time() {
+    // T0 writes 1; after it completes T1 writes 2; after that T2 reads 1.
+    let mut h = H::default();
+    h.reg(0, "w x 1").reg(1, "w x 2").reg(2, "r x 1");
+    // Serializable alone implies no order between the writes: T2 may come before T1.
+    let r = h.check(Flavor::RwRegister, &["serializable"]);
+    assert_eq!(r.valid, Validity::True, "{} {:?}", r.summary, r.anomalies);
+    // Strict serializability orders 1 before 2, so T2 read a version T1 had overwritten.
+    let r = h.check(Flavor::RwRegister, STRICT);
+    assert!(
+        found(&r, "G-single-realtime"),
+        "{} {:?}",
+        r.summary,
+        r.anomalies
+    );
+    // A strong-session model orders one process's writes: process 0 writes 1, then 2, then
+    // reads 1 — a version its own later write had replaced.
+    let mut h = H::default();
+    h.reg(0, "w x 1").reg(0, "w x 2").reg(0, "r x 1");
+    let r = h.check(Flavor::RwRegister, &["strong-session-serializable"]);
+    assert!(
+        found(&r, "G-single-process"),
+        "{} {:?}",
+        r.summary,
+        r.anomalies
+    );
+    assert_eq!(
+        h.check(Flavor::RwRegister, &["serializable"]).valid,
+        Validity::True
+    );
+}
