@@ -39,11 +39,7 @@ pub struct Counter {
 
 impl Counter {
     fn key(&mut self, key: &history::Value) -> usize {
-        let id = self.keys.id(key) as usize;
-        if id == self.bounds.len() {
-            self.bounds.push(Bounds::default());
-        }
-        id
+        self.keys.slot(key, &mut self.bounds)
     }
 }
 

@@ -57,11 +57,7 @@ pub struct Register {
 
 impl Register {
     fn key(&mut self, key: &Value) -> usize {
-        let id = self.keys.id(key) as usize;
-        if id == self.per_key.len() {
-            self.per_key.push(KeyState::default());
-        }
-        id
+        self.keys.slot(key, &mut self.per_key)
     }
 }
 

@@ -41,8 +41,9 @@ const NONE: u64 = u64::MAX;
 /// Elements kept beyond the prefixes of a session's reads (holes; rare).
 const EXTRAS: usize = 256;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum Mode {
+    #[default]
     Unknown,
     /// `add`s seen, reads not yet: a set or a counter.
     Add,
@@ -87,7 +88,7 @@ struct SessionKey {
     read_value: Option<u64>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct KeyState {
     mode: Mode,
     ids: FxHashMap<i64, u32>,
@@ -161,17 +162,7 @@ fn micro_ops<'a>(f: &str, invocation: &'a Value, completion: &'a Value) -> Vec<M
 
 impl Session {
     fn key(&mut self, key: &Value) -> usize {
-        let id = self.keys.id(key) as usize;
-        if id == self.per_key.len() {
-            self.per_key.push(KeyState {
-                mode: Mode::Unknown,
-                ids: FxHashMap::default(),
-                writes: Vec::new(),
-                sessions: FxHashMap::default(),
-                negative: false,
-            });
-        }
-        id
+        self.keys.slot(key, &mut self.per_key)
     }
 
     fn session(&mut self, process: &Process) -> u32 {

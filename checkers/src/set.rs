@@ -71,11 +71,7 @@ pub struct SetChecker {
 
 impl SetChecker {
     fn key(&mut self, key: &history::Value) -> usize {
-        let id = self.keys.id(key) as usize;
-        if id == self.per_key.len() {
-            self.per_key.push(KeyState::default());
-        }
-        id
+        self.keys.slot(key, &mut self.per_key)
     }
 
     fn element(&mut self, key: usize, x: i64, add_invoke: u64) -> &mut Element {

@@ -209,6 +209,15 @@ impl Keys {
         id
     }
 
+    /// A key's number, with a fresh state for it in `states` when it is new.
+    pub fn slot<T: Default>(&mut self, key: &Value, states: &mut Vec<T>) -> usize {
+        let id = self.id(key) as usize;
+        if id == states.len() {
+            states.push(T::default());
+        }
+        id
+    }
+
     pub fn value(&self, id: u32) -> &Value {
         &self.values[id as usize]
     }

@@ -184,11 +184,7 @@ impl Elle {
     }
 
     fn key(&mut self, k: &Value) -> u32 {
-        let id = self.keys.id(k);
-        if id as usize == self.longest.len() {
-            self.longest.push((Vec::new(), 0));
-        }
-        id
+        self.keys.slot(k, &mut self.longest) as u32
     }
 
     fn begin(&mut self, op: &Op) {
