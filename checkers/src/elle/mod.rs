@@ -479,9 +479,13 @@ impl Elle {
         kept
     }
 
-    fn txn_mops(&self, t: u32) -> &[Mop] {
+    fn mop_range(&self, t: u32) -> std::ops::Range<usize> {
         let t = &self.txns[t as usize];
-        &self.mops[t.mop_start as usize..t.mop_start as usize + t.mop_len as usize]
+        t.mop_start as usize..t.mop_start as usize + t.mop_len as usize
+    }
+
+    fn txn_mops(&self, t: u32) -> &[Mop] {
+        &self.mops[self.mop_range(t)]
     }
 
     fn status(&self, t: u32) -> Status {
@@ -594,13 +598,12 @@ impl Elle {
                 continue;
             }
             let done = self.txns[t as usize].complete;
-            let reads: Vec<Mop> = self
-                .txn_mops(t)
-                .iter()
-                .filter(|m| m.kind == READ)
-                .copied()
-                .collect();
-            for m in reads {
+            for i in self.mop_range(t) {
+                // Copied out, so that the loop may note findings.
+                let m = self.mops[i];
+                if m.kind != READ {
+                    continue;
+                }
                 let (key, len) = (m.key, m.value as usize);
                 let order_len = self.longest[key as usize].0.len();
                 if len > order_len {
@@ -663,13 +666,12 @@ impl Elle {
                 continue;
             }
             let done = self.txns[t as usize].complete;
-            let reads: Vec<Mop> = self
-                .txn_mops(t)
-                .iter()
-                .filter(|m| m.kind == READ)
-                .copied()
-                .collect();
-            for m in reads {
+            for i in self.mop_range(t) {
+                // Copied out, so that the loop may note findings.
+                let m = self.mops[i];
+                if m.kind != READ {
+                    continue;
+                }
                 readers.entry((m.key, m.value)).or_default().push(t);
                 if m.value == NIL {
                     continue;
