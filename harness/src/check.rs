@@ -144,19 +144,6 @@ fn judge(
     );
     results.run = run_info;
     target.run.write_json("results.json", &results)?;
-    // Each anomaly's explanation, and each cycle's graph, as files beside the results.
-    let all: Vec<checkers::Anomaly> = results
-        .results
-        .iter()
-        .flat_map(|r| r.anomalies.iter().cloned())
-        .collect();
-    for (path, text) in checkers::elle::anomaly_files(&all) {
-        let path = target.run.path().join(path);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
-    }
     log.line(format!("checked {ops} ops: valid {}", results.valid));
     print!("{}", render_terminal(&results));
     // The reports people read; a failure here loses nothing (results.json is written).

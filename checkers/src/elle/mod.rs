@@ -36,7 +36,7 @@ use crate::util::{Findings, Keys, show};
 fn key_text(v: &Value) -> String {
     v.as_str().map_or_else(|| show(v), str::to_owned)
 }
-use crate::{Anomaly, CheckResult, Checker, Validity};
+use crate::{CheckResult, Checker, Validity};
 use graph::{Constraint, DATA, Exhausted, PROCESS, REALTIME, RW, RwRule, Searcher, WR, WW};
 use history::{Op, OpType, Process, Value};
 use rustc_hash::FxHashMap;
@@ -1299,30 +1299,6 @@ impl Checker for Elle {
         std::mem::take(&mut self.findings).into_result(&mut result);
         result
     }
-}
-
-/// Anomaly files a run directory keeps: `anomalies/<kind>.txt` (every explanation) and
-/// `anomalies/<kind>/<n>.dot` (each cycle's graph).
-pub fn anomaly_files(anomalies: &[Anomaly]) -> Vec<(String, String)> {
-    let mut texts: BTreeMap<&str, String> = BTreeMap::new();
-    let mut files = Vec::new();
-    let mut numbers: BTreeMap<&str, usize> = BTreeMap::new();
-    for a in anomalies {
-        let text = texts.entry(&a.kind).or_default();
-        if !text.is_empty() {
-            text.push_str("\n\n");
-        }
-        text.push_str(&a.explanation);
-        if let Some(dot) = &a.dot {
-            let n = numbers.entry(&a.kind).or_default();
-            *n += 1;
-            files.push((format!("anomalies/{}/{n}.dot", a.kind), dot.clone()));
-        }
-    }
-    for (kind, text) in texts {
-        files.push((format!("anomalies/{kind}.txt"), text + "\n"));
-    }
-    files
 }
 
 #[cfg(test)]

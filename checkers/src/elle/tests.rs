@@ -365,25 +365,6 @@ fn rw_registers() {
 }
 
 #[test]
-fn anomaly_files_are_named_by_kind() {
-    let mut h = H::default();
-    h.invoke(0, "a x 1; r y").invoke(1, "a y 2; r x");
-    h.ok(0, "a x 1; r y 2").ok(1, "a y 2; r x 1");
-    let r = h.lists(STRICT);
-    let files = anomaly_files(&r.anomalies);
-    assert!(
-        files.iter().any(|(p, _)| p == "anomalies/G1c.txt"),
-        "{:?}",
-        files.iter().map(|f| &f.0).collect::<Vec<_>>()
-    );
-    assert!(
-        files
-            .iter()
-            .any(|(p, c)| p == "anomalies/G1c/1.dot" && c.starts_with("digraph"))
-    );
-}
-
-#[test]
 fn g_nonadjacent_two_rw_edges_apart() {
     // T0 -rw-> T1 -wr-> T2 -rw-> T3 -wr-> T0, all concurrent; T4 fixes the orders of x and z.
     let mut h = H::default();

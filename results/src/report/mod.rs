@@ -7,7 +7,7 @@ mod plots;
 pub mod scan;
 
 use crate::{ResultsError, ResultsFile};
-use checkers::{CheckResult, Validity};
+use checkers::{Anomaly, CheckResult, Validity};
 use scan::HistoryScan;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -54,8 +54,37 @@ pub fn key_figures(r: &CheckResult) -> String {
 /// What was rendered, and where.
 #[derive(Debug)]
 pub struct Rendered {
+    /// report.html, summary.md, junit.xml.
     pub files: Vec<PathBuf>,
+    /// anomalies/<kind>.txt and anomalies/<kind>/<n>.dot.
+    pub anomaly_files: Vec<PathBuf>,
     pub html_bytes: usize,
+}
+
+/// Anomaly files a run directory keeps: `anomalies/<kind>.txt` (every explanation) and
+/// `anomalies/<kind>/<n>.dot` (each cycle's graph).
+pub fn anomaly_files<'a>(
+    anomalies: impl IntoIterator<Item = &'a Anomaly>,
+) -> Vec<(String, String)> {
+    let mut texts: std::collections::BTreeMap<&str, String> = std::collections::BTreeMap::new();
+    let mut files = Vec::new();
+    let mut numbers: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for a in anomalies {
+        let text = texts.entry(&a.kind).or_default();
+        if !text.is_empty() {
+            text.push_str("\n\n");
+        }
+        text.push_str(&a.explanation);
+        if let Some(dot) = &a.dot {
+            let n = numbers.entry(&a.kind).or_default();
+            *n += 1;
+            files.push((format!("anomalies/{}/{n}.dot", a.kind), dot.clone()));
+        }
+    }
+    for (kind, text) in texts {
+        files.push((format!("anomalies/{kind}.txt"), text + "\n"));
+    }
+    files
 }
 
 /// Renders report.html, summary.md and junit.xml into a run directory.
@@ -105,8 +134,19 @@ pub fn write_reports(run_dir: &Path) -> Result<Rendered, ResultsError> {
         std::fs::write(&p, text).map_err(|e| ResultsError::io(p.clone(), e))?;
         files.push(p);
     }
+    // Each anomaly's explanation, and each cycle's graph, as files of their own.
+    let mut written = Vec::new();
+    for (name, text) in anomaly_files(anomalies.iter().map(|(_, a)| a)) {
+        let p = run_dir.join(name);
+        if let Some(dir) = p.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| ResultsError::io(dir, e))?;
+        }
+        std::fs::write(&p, text).map_err(|e| ResultsError::io(p.clone(), e))?;
+        written.push(p);
+    }
     Ok(Rendered {
         files,
+        anomaly_files: written,
         html_bytes: html.len(),
     })
 }
@@ -707,6 +747,46 @@ mod tests {
         let page = render_index(&runs, root.path());
         assert!(page.contains("<td class=\"v-invalid\">invalid</td>"));
         assert!(page.contains("href=\"/runs/t/1/\""));
+    }
+
+    #[test]
+    fn anomaly_files_are_named_by_kind() {
+        // G1c: each transaction read what the other appended.
+        let txn = |mops: &[(&str, &str, Value)]| {
+            Value::List(
+                mops.iter()
+                    .map(|(f, k, v)| Value::List(vec![Value::from(*f), Value::from(*k), v.clone()]))
+                    .collect(),
+            )
+        };
+        let ints = |xs: &[i64]| Value::List(xs.iter().map(|&x| Value::Int(x)).collect());
+        let t0 = |v| txn(&[("append", "x", Value::Int(1)), ("r", "y", v)]);
+        let t1 = |v| txn(&[("append", "y", Value::Int(2)), ("r", "x", v)]);
+        let ops: Vec<Op> = [
+            (0, OpType::Invoke, t0(Value::Nil)),
+            (1, OpType::Invoke, t1(Value::Nil)),
+            (0, OpType::Ok, t0(ints(&[2]))),
+            (1, OpType::Ok, t1(ints(&[1]))),
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(i, (p, kind, v))| Op::new(kind, Process::Client(p), "txn", v).at(i as u64, i as u64))
+        .collect();
+        let elle = checkers::Elle::list_append(&["strict-serializable".to_owned()]);
+        let r = checkers::check(vec![Box::new(elle)], &ops)
+            .results
+            .remove(0);
+        let files = anomaly_files(&r.anomalies);
+        assert!(
+            files.iter().any(|(p, _)| p == "anomalies/G1c.txt"),
+            "{:?}",
+            files.iter().map(|f| &f.0).collect::<Vec<_>>()
+        );
+        assert!(
+            files
+                .iter()
+                .any(|(p, c)| p == "anomalies/G1c/1.dot" && c.starts_with("digraph"))
+        );
     }
 
     #[test]
