@@ -99,6 +99,25 @@ where
     Ok(())
 }
 
+/// The series' key, in a box.
+fn legend<'a, DB, CT>(chart: &mut ChartContext<'a, DB, CT>) -> Result<()>
+where
+    DB: DrawingBackend + 'a,
+    CT: CoordTranslate,
+{
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK.mix(0.3))
+        .draw()
+        .map_err(err)
+}
+
+/// A line series' mark in the key.
+fn line_key((x, y): (i32, i32), c: RGBColor) -> PathElement<(i32, i32)> {
+    PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2))
+}
+
 /// Latency of every (thinned) op over time, per function and outcome, log scale.
 pub fn latency(scan: &HistoryScan) -> Result<Option<String>> {
     if scan.latency.is_empty() {
@@ -161,13 +180,7 @@ pub fn latency(scan: &HistoryScan) -> Result<Option<String>> {
             };
             drawn.label(label).legend(legend);
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(err)?;
-        Ok(())
+        legend(&mut chart)
     })
     .map(Some)
 }
@@ -213,17 +226,9 @@ pub fn throughput(scan: &HistoryScan) -> Result<Option<String>> {
                 ))
                 .map_err(err)?
                 .label(*outcome)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2))
-                });
+                .legend(move |p| line_key(p, c));
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(err)?;
-        Ok(())
+        legend(&mut chart)
     })
     .map(Some)
 }
@@ -265,17 +270,9 @@ pub fn clocks(scan: &HistoryScan) -> Result<Option<String>> {
                 .draw_series(LineSeries::new(steps, c.stroke_width(2)))
                 .map_err(err)?
                 .label(node.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2))
-                });
+                .legend(move |p| line_key(p, c));
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(err)?;
-        Ok(())
+        legend(&mut chart)
     })
     .map(Some)
 }
