@@ -367,21 +367,24 @@ fn rw_registers() {
 #[test]
 fn g_nonadjacent_two_rw_edges_apart() {
     // T0 -rw-> T1 -wr-> T2 -rw-> T3 -wr-> T0, all concurrent; T4 fixes the orders of x and z.
-    let mut h = H::default();
-    let txns = [
-        (0, "r x; r w 4"),
-        (1, "a x 1; a y 2"),
-        (2, "r y 2; r z"),
-        (3, "a z 3; a w 4"),
-    ];
-    for (p, t) in txns {
-        h.invoke(p, t);
-    }
-    for (p, t) in txns {
-        h.ok(p, t);
-    }
-    h.txn(4, "r x 1; r z 3");
-    let r = h.lists(&["snapshot-isolation"]);
+    let concurrent = |t2: &'static str| {
+        let mut h = H::default();
+        let txns = [
+            (0, "r x; r w 4"),
+            (1, "a x 1; a y 2"),
+            (2, t2),
+            (3, "a z 3; a w 4"),
+        ];
+        for (p, t) in txns {
+            h.invoke(p, t);
+        }
+        for (p, t) in txns {
+            h.ok(p, t);
+        }
+        h.txn(4, "r x 1; r z 3");
+        h.lists(&["snapshot-isolation"])
+    };
+    let r = concurrent("r y 2; r z");
     assert!(
         found(&r, "G-nonadjacent"),
         "{} {:?}",
@@ -391,21 +394,7 @@ fn g_nonadjacent_two_rw_edges_apart() {
     assert!(!found(&r, "G-single"), "{:?}", r.anomaly_counts);
     assert_eq!(r.valid, Validity::False);
     // With T2 reading z after T3's append, the cycle is broken.
-    let mut h = H::default();
-    let txns = [
-        (0, "r x; r w 4"),
-        (1, "a x 1; a y 2"),
-        (2, "r y 2; r z 3"),
-        (3, "a z 3; a w 4"),
-    ];
-    for (p, t) in txns {
-        h.invoke(p, t);
-    }
-    for (p, t) in txns {
-        h.ok(p, t);
-    }
-    h.txn(4, "r x 1; r z 3");
-    let r = h.lists(&["snapshot-isolation"]);
+    let r = concurrent("r y 2; r z 3");
     assert_eq!(r.valid, Validity::True, "{:?}", r.anomaly_counts);
 }
 
