@@ -20,7 +20,7 @@ mod system;
 
 pub use db::Db;
 pub use nodes::{HostKeyPolicy, Inventory, Node};
-pub use remote::{Output, Remote, RemoteError};
+pub use remote::{BoxFuture, Output, Remote, RemoteError};
 pub use shell::Cmd;
 pub use ssh::{SshContext, SshNode};
 
@@ -43,7 +43,7 @@ pub async fn on_each<R, T, F, Fut>(
     f: F,
 ) -> Vec<(String, Result<T, RemoteError>)>
 where
-    R: Remote + 'static,
+    R: Remote + ?Sized + 'static,
     T: Send + 'static,
     F: Fn(Arc<R>) -> Fut,
     Fut: Future<Output = Result<T, RemoteError>> + Send + 'static,

@@ -2,9 +2,13 @@
 
 use crate::nodes::Node;
 use crate::shell::{Cmd, CmdError};
-use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::time::Duration;
+
+/// A boxed future: what [`Remote`] and [`crate::Db`] return, so both can be used as trait
+/// objects (`&dyn Remote`, `Arc<dyn Db>`) by code that names no concrete node or store type.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// What a command left behind.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -103,16 +107,17 @@ fn tail(text: &str) -> String {
     }
 }
 
-/// A node rift can act on.
+/// A node rift can act on. Dyn-compatible: stores and nemeses take `&dyn Remote`, so SSH is
+/// one implementation among others (tests may act on a node in other ways).
 pub trait Remote: Send + Sync {
     fn node(&self) -> &Node;
 
     /// Runs a command; a non-zero exit is not an error here (see [`Remote::run`]).
-    fn exec(&self, cmd: &Cmd) -> impl Future<Output = Result<Output, RemoteError>> + Send;
+    fn exec<'a>(&'a self, cmd: &'a Cmd) -> BoxFuture<'a, Result<Output, RemoteError>>;
 
     /// Runs a command that must succeed.
-    fn run(&self, cmd: &Cmd) -> impl Future<Output = Result<Output, RemoteError>> + Send {
-        async move {
+    fn run<'a>(&'a self, cmd: &'a Cmd) -> BoxFuture<'a, Result<Output, RemoteError>> {
+        Box::pin(async move {
             let output = self.exec(cmd).await?;
             if output.success() {
                 Ok(output)
@@ -123,20 +128,20 @@ pub trait Remote: Send + Sync {
                     output: Box::new(output),
                 })
             }
-        }
+        })
     }
 
     /// Copies a local file to a path on the node (replacing it whole, never half-written).
-    fn upload(
-        &self,
-        local: &Path,
-        remote_path: &str,
-    ) -> impl Future<Output = Result<u64, RemoteError>> + Send;
+    fn upload<'a>(
+        &'a self,
+        local: &'a Path,
+        remote_path: &'a str,
+    ) -> BoxFuture<'a, Result<u64, RemoteError>>;
 
     /// Copies a file from the node to a local path; returns its size.
-    fn download(
-        &self,
-        remote_path: &str,
-        local: &Path,
-    ) -> impl Future<Output = Result<u64, RemoteError>> + Send;
+    fn download<'a>(
+        &'a self,
+        remote_path: &'a str,
+        local: &'a Path,
+    ) -> BoxFuture<'a, Result<u64, RemoteError>>;
 }

@@ -11,7 +11,7 @@
 //! unknown key is refused unless trust-on-first-use was asked for (then it is recorded).
 
 use crate::nodes::{HostKeyPolicy, Node, SshSettings};
-use crate::remote::{Output, Remote, RemoteError};
+use crate::remote::{BoxFuture, Output, Remote, RemoteError};
 use crate::shell::{Cmd, quote};
 use russh::client::{self, Handle, Msg};
 use russh::keys::known_hosts::learn_known_hosts_path;
@@ -409,7 +409,29 @@ impl Remote for SshNode {
         &self.node
     }
 
-    async fn exec(&self, cmd: &Cmd) -> Result<Output, RemoteError> {
+    fn exec<'a>(&'a self, cmd: &'a Cmd) -> BoxFuture<'a, Result<Output, RemoteError>> {
+        Box::pin(self.exec_inner(cmd))
+    }
+
+    fn upload<'a>(
+        &'a self,
+        local: &'a Path,
+        remote_path: &'a str,
+    ) -> BoxFuture<'a, Result<u64, RemoteError>> {
+        Box::pin(self.upload_inner(local, remote_path))
+    }
+
+    fn download<'a>(
+        &'a self,
+        remote_path: &'a str,
+        local: &'a Path,
+    ) -> BoxFuture<'a, Result<u64, RemoteError>> {
+        Box::pin(self.download_inner(remote_path, local))
+    }
+}
+
+impl SshNode {
+    async fn exec_inner(&self, cmd: &Cmd) -> Result<Output, RemoteError> {
         let password = self
             .node
             .sudo_password
@@ -430,7 +452,7 @@ impl Remote for SshNode {
         Ok(output)
     }
 
-    async fn upload(&self, local: &Path, remote_path: &str) -> Result<u64, RemoteError> {
+    async fn upload_inner(&self, local: &Path, remote_path: &str) -> Result<u64, RemoteError> {
         let local_io = self.local_io(local);
         let mut file = tokio::fs::File::open(local).await.map_err(local_io)?;
         let size = file.metadata().await.map_err(local_io)?.len();
@@ -480,7 +502,7 @@ impl Remote for SshNode {
         Ok(size)
     }
 
-    async fn download(&self, remote_path: &str, local: &Path) -> Result<u64, RemoteError> {
+    async fn download_inner(&self, remote_path: &str, local: &Path) -> Result<u64, RemoteError> {
         let local_io = self.local_io(local);
         let tmp = local.with_extension("rift-download");
         let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(local_io)?);

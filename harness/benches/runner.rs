@@ -39,9 +39,6 @@ impl Workload for Noop {
             }
         })
     }
-    fn client(&self, _node: &Node, _timeout: Duration) -> Box<dyn Client> {
-        Box::new(NoopClient)
-    }
     fn final_reads(&self) -> Vec<Invocation> {
         Vec::new()
     }
@@ -81,7 +78,7 @@ fn main() {
             let start = Instant::now();
             let errors = rt.block_on(run::run_workers(
                 &phase,
-                w,
+                Arc::new(|_: &Node, _: Duration| Box::new(NoopClient) as Box<dyn Client>),
                 limited,
                 recorder.clone(),
                 Arc::new(AtomicBool::new(false)),

@@ -190,10 +190,10 @@ pub struct TestArgs {
     /// The test's name (default: <db>-<workload>).
     #[arg(long)]
     pub name: Option<String>,
-    /// The store: ecstore.
+    /// The store (default ecstore): one of those listed below.
     #[arg(long)]
     pub db: Option<String>,
-    /// register, set, counter, list-append or idempotency.
+    /// register, set, counter, list-append or idempotency (what each store runs is below).
     #[arg(long, short = 'w')]
     pub workload: Option<String>,
     /// Faults to inject, as start/stop pairs: none, or some of partition, loss, clock, kill,
@@ -240,7 +240,9 @@ pub struct TestArgs {
     /// For transactional workloads: the consistency models to check (see `rift check`).
     #[arg(long, value_delimiter = ',')]
     pub consistency_models: Vec<String>,
-    /// A flag for the store on every node (repeat it: --db-flag=--resolution --db-flag=lww-wall).
+    /// A setting for the store, repeated for each: ecstore passes them to every node
+    /// (--db-flag=--resolution --db-flag=lww-wall); redis takes down-after-ms=N; etcd takes
+    /// serializable-reads.
     #[arg(long = "db-flag", allow_hyphen_values = true)]
     pub db_flags: Vec<String>,
     /// Where run directories go (default results).

@@ -126,7 +126,7 @@ struct Outcome {
 /// an anomaly gets this many runs to show it (the table says which run did).
 const ATTEMPTS: u32 = 2;
 
-pub fn run(args: DemoArgs) -> Result<Exit> {
+pub fn run(args: DemoArgs, registry: &stores::Registry) -> Result<Exit> {
     let chosen: Vec<Scenario> = match &args.only {
         Some(names) => names
             .iter()
@@ -155,14 +155,14 @@ pub fn run(args: DemoArgs) -> Result<Exit> {
             scenario.name,
             scenario.about
         );
-        let mut outcome = run_scenario(*scenario, &args)?;
+        let mut outcome = run_scenario(*scenario, &args, registry)?;
         while !outcome.passed && !scenario.expect.is_empty() && outcome.attempts < ATTEMPTS {
             eprintln!(
                 "rift demo: {} found {} — running it again",
                 scenario.name, outcome.found
             );
             let attempts = outcome.attempts + 1;
-            outcome = run_scenario(*scenario, &args)?;
+            outcome = run_scenario(*scenario, &args, registry)?;
             outcome.attempts = attempts;
         }
         outcomes.push(outcome);
@@ -212,7 +212,11 @@ fn expected(s: &Scenario) -> String {
     kinds.join(", ")
 }
 
-fn run_scenario(scenario: Scenario, args: &DemoArgs) -> Result<Outcome> {
+fn run_scenario(
+    scenario: Scenario,
+    args: &DemoArgs,
+    registry: &stores::Registry,
+) -> Result<Outcome> {
     let name = format!("demo-{}", scenario.name);
     let results_dir = args.results_dir.display().to_string();
     let time_limit = args.time_limit.to_string();
@@ -249,7 +253,7 @@ fn run_scenario(scenario: Scenario, args: &DemoArgs) -> Result<Outcome> {
     else {
         anyhow::bail!("demo scenario {} did not parse as a test", scenario.name);
     };
-    let exit = crate::test_cmd::run(*test_args)?;
+    let exit = crate::test_cmd::run(*test_args, registry)?;
     let run_dir = args
         .results_dir
         .join(&name)

@@ -2,8 +2,8 @@
 //! in the history, and healing — at the end of the run, on Ctrl-C, on a panic (a guard heals as
 //! the stack unwinds) and, after a crash, by `rift heal` from the fault ledger.
 
-use control::{Db, Node, SshNode};
-use harness::run::Recorder;
+use crate::run::Recorder;
+use control::{Db, Node, Remote};
 use history::{OpType, Process, Sym, Value};
 use nemeses::faults::Faults;
 use nemeses::grudge::{self, Topology};
@@ -98,8 +98,8 @@ impl Nemesis {
         Value::map(measured)
     }
 
-    fn remote(&self, i: usize) -> &Arc<SshNode> {
-        &self.faults.remotes[i]
+    fn remote(&self, i: usize) -> &dyn Remote {
+        self.faults.remotes[i].as_ref()
     }
 
     fn names(&self, idx: &[usize]) -> Value {
@@ -111,7 +111,7 @@ impl Nemesis {
     }
 
     /// The nodes a fault strikes, by the plan's targets.
-    fn victims(&mut self) -> Result<Vec<usize>, String> {
+    async fn victims(&mut self) -> Result<Vec<usize>, String> {
         let n = self.nodes.len();
         let k = match self.targets.as_str() {
             "one" => 1,
@@ -119,12 +119,11 @@ impl Nemesis {
             "majority" => n / 2 + 1,
             "all" => n,
             "primaries" => {
-                let primaries = self.db.primaries(&self.nodes).ok_or_else(|| {
-                    format!(
-                        "{} has no primaries to target; choose one, minority, majority or all",
-                        self.db.name()
-                    )
-                })?;
+                let primaries = self
+                    .db
+                    .primaries(&self.nodes)
+                    .await
+                    .map_err(|e| format!("finding the primaries: {e}"))?;
                 return Ok((0..n)
                     .filter(|&i| primaries.contains(&self.nodes[i].name))
                     .collect());
@@ -202,7 +201,7 @@ impl Nemesis {
                 Ok(Value::from("network healed"))
             }
             "start-clock" => {
-                let victims = self.victims()?;
+                let victims = self.victims().await?;
                 // Up to a minute either way: bumped, or (process strategy) strobed back and
                 // forth for an interval.
                 let strobe = self.system_helpers.is_none() && self.rng.below(2) == 1;
@@ -261,7 +260,7 @@ impl Nemesis {
                 ]))
             }
             "start-kill" | "start-pause" => {
-                let victims = self.victims()?;
+                let victims = self.victims().await?;
                 for &v in &victims {
                     if f == "start-kill" {
                         self.db
@@ -269,10 +268,17 @@ impl Nemesis {
                             .await
                             .map_err(|e| e.to_string())?;
                     } else {
-                        if let Some(pid_file) = self.db.pid_file(&self.nodes[v]) {
+                        let pid_files = self.db.pid_files(&self.nodes[v]);
+                        if !pid_files.is_empty() {
                             self.faults
                                 .ledger
-                                .note(&names[v], |n| n.paused.push(pid_file))
+                                .note(&names[v], |n| {
+                                    for p in pid_files {
+                                        if !n.paused.contains(&p) {
+                                            n.paused.push(p);
+                                        }
+                                    }
+                                })
                                 .map_err(|e| e.to_string())?;
                         }
                         self.db

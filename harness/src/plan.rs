@@ -30,6 +30,9 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// The store a plan that names none runs against: the demo store, built in.
+pub const DEFAULT_DB: &str = "ecstore";
+
 /// The faults `--nemesis` can schedule.
 pub const NEMESES: &[&str] = &["partition", "loss", "clock", "kill", "pause"];
 
@@ -149,6 +152,7 @@ pub fn read_plan_file(path: &Path) -> Result<PlanInputs, PlanError> {
 pub fn resolve(
     file: Option<(&Path, PlanInputs)>,
     flags: PlanInputs,
+    registry: &stores::Registry,
 ) -> Result<TestPlan, PlanError> {
     let (origin, from_file) = match file {
         Some((path, inputs)) => (path.display().to_string(), inputs),
@@ -188,14 +192,8 @@ pub fn resolve(
             ),
         ));
     }
-    let (flag, db) = pick!(db);
-    let db = db.unwrap_or_else(|| "ecstore".into());
-    if db != "ecstore" {
-        return Err(err(
-            place("db", flag),
-            format!("unknown db {db:?}; rift knows ecstore"),
-        ));
-    }
+    let (db_flag, db) = pick!(db);
+    let db = db.unwrap_or_else(|| DEFAULT_DB.into());
     let (flag, nemesis) = pick!(nemesis);
     let nemesis = nemesis.unwrap_or_else(|| vec!["none".into()]);
     if let Some(n) = nemesis
@@ -252,6 +250,24 @@ pub fn resolve(
     let test_count = test_count.unwrap_or(1);
     if test_count == 0 {
         return Err(err(place("test_count", flag), "must be at least 1".into()));
+    }
+    // The store, its workload, targets and flags together: what the store cannot do is refused
+    // here, before anything is touched.
+    let (db_flags_flag, db_flags) = pick!(db_flags);
+    let db_flags = db_flags.unwrap_or_default();
+    if let Err(refusal) = registry.check(&db, &workload, targets == "primaries", &db_flags) {
+        let from_flag = match refusal.field() {
+            "db" => db_flag,
+            "workload" => flags.workload.is_some(),
+            "nemesis_targets" => flags.nemesis_targets.is_some(),
+            _ => db_flags_flag,
+        };
+        let field = if refusal.field() == "db_flags" {
+            "db_flag"
+        } else {
+            refusal.field()
+        };
+        return Err(err(place(field, from_flag), refusal.to_string()));
     }
     let name = pick!(name).1.unwrap_or_else(|| format!("{db}-{workload}"));
     results::validate_test_name(&name)
@@ -315,7 +331,7 @@ pub fn resolve(
         routing: pick!(routing).1.unwrap_or(Routing::Sticky),
         final_read_bound: Duration::from_secs_f64(bound),
         leave_db_running: pick!(leave_db_running).1.unwrap_or(false),
-        db_flags: pick!(db_flags).1.unwrap_or_default(),
+        db_flags,
         results_dir: pick!(results_dir)
             .1
             .unwrap_or_else(|| PathBuf::from("results")),
@@ -343,6 +359,57 @@ fn parse_concurrency(s: &str) -> Result<Concurrency, String> {
 mod tests {
     use super::*;
 
+    fn resolve_builtin(
+        file: Option<(&Path, PlanInputs)>,
+        flags: PlanInputs,
+    ) -> Result<TestPlan, PlanError> {
+        resolve(file, flags, &stores::Registry::builtin())
+    }
+
+    #[test]
+    fn what_a_store_cannot_do_is_refused_with_its_field() {
+        let mut f = flags("rw-register");
+        let e = resolve_builtin(None, f.clone()).unwrap_err().to_string();
+        assert!(
+            e.starts_with("--workload: ecstore does not run the rw-register workload"),
+            "{e}"
+        );
+        f.workload = Some("counter".into());
+        f.db = Some("etcd".into());
+        let e = resolve_builtin(None, f.clone()).unwrap_err().to_string();
+        assert!(
+            e.starts_with("--workload: etcd does not run the counter"),
+            "{e}"
+        );
+        f.db = Some("ecstore".into());
+        f.nemesis_targets = Some("primaries".into());
+        let e = resolve_builtin(None, f.clone()).unwrap_err().to_string();
+        assert!(
+            e.starts_with("--nemesis-targets: ecstore has no primaries"),
+            "{e}"
+        );
+        f.db = Some("redis".into());
+        assert!(resolve_builtin(None, f.clone()).is_ok());
+        f.db_flags = Some(vec!["fsync=always".into()]);
+        let e = resolve_builtin(None, f.clone()).unwrap_err().to_string();
+        assert!(
+            e.starts_with("--db-flag: redis takes down-after-ms=N"),
+            "{e}"
+        );
+        f.db = Some("cassandra".into());
+        let e = resolve_builtin(None, f).unwrap_err().to_string();
+        assert!(
+            e.starts_with("--db: unknown store \"cassandra\"; rift knows ecstore, redis, etcd"),
+            "{e}"
+        );
+        let file: PlanInputs =
+            toml::from_str("workload = \"set\"\ndb = \"mongo\"\n[nodes]\nlocal = true\n").unwrap();
+        let e = resolve_builtin(Some((Path::new("plan.toml"), file)), PlanInputs::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("plan.toml: db: unknown store"), "{e}");
+    }
+
     fn flags(workload: &str) -> PlanInputs {
         PlanInputs {
             workload: Some(workload.into()),
@@ -356,7 +423,7 @@ mod tests {
 
     #[test]
     fn defaults_fill_what_is_not_said() {
-        let plan = resolve(None, flags("set")).unwrap();
+        let plan = resolve_builtin(None, flags("set")).unwrap();
         assert_eq!(plan.name, "ecstore-set");
         assert_eq!(plan.nodes, NodeSource::Local { nodes: 5 });
         assert_eq!(plan.concurrency.workers(5), 10);
@@ -372,7 +439,7 @@ mod tests {
         .unwrap();
         let mut f = flags("set");
         f.time_limit = Some(2.0);
-        let plan = resolve(Some((Path::new("plan.toml"), file)), f).unwrap();
+        let plan = resolve_builtin(Some((Path::new("plan.toml"), file)), f).unwrap();
         assert_eq!(plan.workload, "set");
         assert_eq!(plan.time_limit, Duration::from_secs(2));
         assert_eq!(plan.concurrency, Concurrency::Total(3));
@@ -389,7 +456,8 @@ mod tests {
         let file: PlanInputs =
             toml::from_str("workload = \"set\"\nconcurrency = \"0n\"\n[nodes]\nlocal = true\n")
                 .unwrap();
-        let e = resolve(Some((Path::new("plan.toml"), file)), PlanInputs::default()).unwrap_err();
+        let e = resolve_builtin(Some((Path::new("plan.toml"), file)), PlanInputs::default())
+            .unwrap_err();
         assert_eq!(
             e.to_string(),
             "plan.toml: concurrency: \"0n\" is not N or Nn (N per node), with N at least 1"
@@ -398,17 +466,19 @@ mod tests {
         let mut f = flags("set");
         f.rate = Some(-1.0);
         assert_eq!(
-            resolve(None, f).unwrap_err().to_string(),
+            resolve_builtin(None, f).unwrap_err().to_string(),
             "--rate: -1 must be a positive number"
         );
-        let e = resolve(None, flags("bank")).unwrap_err().to_string();
+        let e = resolve_builtin(None, flags("bank"))
+            .unwrap_err()
+            .to_string();
         assert!(
             e.starts_with("--workload: unknown workload \"bank\""),
             "{e}"
         );
         let mut f = flags("set");
         f.nemesis = Some(vec!["partition".into(), "meteor".into()]);
-        let e = resolve(None, f).unwrap_err().to_string();
+        let e = resolve_builtin(None, f).unwrap_err().to_string();
         assert!(
             e.starts_with("--nemesis: unknown nemesis \"meteor\""),
             "{e}"
@@ -416,7 +486,7 @@ mod tests {
         let mut f = flags("set");
         f.nemesis_targets = Some("half".into());
         assert!(
-            resolve(None, f)
+            resolve_builtin(None, f)
                 .unwrap_err()
                 .to_string()
                 .starts_with("--nemesis-targets: \"half\" is not one of one, minority")
@@ -424,7 +494,7 @@ mod tests {
         let mut f = flags("set");
         f.clock_strategy = Some("ntp".into());
         assert!(
-            resolve(None, f)
+            resolve_builtin(None, f)
                 .unwrap_err()
                 .to_string()
                 .starts_with("--clock-strategy: \"ntp\" is not process or system")
@@ -432,7 +502,7 @@ mod tests {
         let mut f = flags("set");
         f.nodes = None;
         assert!(
-            resolve(None, f)
+            resolve_builtin(None, f)
                 .unwrap_err()
                 .to_string()
                 .contains("say which nodes")

@@ -8,11 +8,12 @@
 
 use crate::cli::TestArgs;
 use crate::exit::{Exit, usage};
+use crate::plan::{self, NodeSource, NodesInput, PlanInputs, TestPlan};
+use crate::run::{self, FinalPhase, MainPhase, Recorder};
 use anyhow::{Context, Result};
 use control::cluster::{self, ClusterSpec, StateDir};
+use control::db::ProcessEnv;
 use control::{Db, SshNode};
-use harness::plan::{self, NodeSource, NodesInput, PlanInputs, TestPlan};
-use harness::run::{self, FinalPhase, MainPhase, Recorder};
 use history::HistoryWriter;
 use results::{RunDir, RunLog};
 use serde_json::json;
@@ -20,13 +21,16 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use workloads::ecstore::{EcstoreDb, locate_binary};
 use workloads::generator;
 
-pub fn run(args: TestArgs) -> Result<Exit> {
+pub fn run(args: TestArgs, registry: &stores::Registry) -> Result<Exit> {
     // A model misspelt is found before the run, not after it.
     crate::check::options_of(&args.consistency_models)?;
-    let plan = resolve_plan(&args).map_err(|e| usage(e.to_string()))?;
+    let plan = resolve_plan(&args, registry).map_err(|e| usage(e.to_string()))?;
+    let store = registry
+        .find(&plan.db)
+        .cloned()
+        .ok_or_else(|| usage(format!("unknown store {}", plan.db)))?;
     let runtime = tokio::runtime::Runtime::new()?;
     let interrupted = Arc::new(AtomicUsize::new(0));
     {
@@ -47,7 +51,7 @@ pub fn run(args: TestArgs) -> Result<Exit> {
         if plan.test_count > 1 {
             eprintln!("rift: test {} of {}", i + 1, plan.test_count);
         }
-        let exit = runtime.block_on(run_one(&plan, &args, interrupted.clone()))?;
+        let exit = runtime.block_on(run_one(&plan, &args, store.as_ref(), interrupted.clone()))?;
         worst = worse(worst, exit);
         if interrupted.load(Ordering::SeqCst) > 0 {
             break;
@@ -67,7 +71,7 @@ fn worse(a: Exit, b: Exit) -> Exit {
     if rank(b) > rank(a) { b } else { a }
 }
 
-fn resolve_plan(args: &TestArgs) -> Result<TestPlan, plan::PlanError> {
+fn resolve_plan(args: &TestArgs, registry: &stores::Registry) -> Result<TestPlan, plan::PlanError> {
     let file = match &args.plan {
         Some(path) => Some((path.as_path(), plan::read_plan_file(path)?)),
         None => None,
@@ -104,7 +108,7 @@ fn resolve_plan(args: &TestArgs) -> Result<TestPlan, plan::PlanError> {
             local_nodes: args.local_nodes,
         }),
     };
-    plan::resolve(file.as_ref().map(|(p, i)| (*p, i.clone())), flags)
+    plan::resolve(file.as_ref().map(|(p, i)| (*p, i.clone())), flags, registry)
 }
 
 /// The nodes, making the local cluster when it is asked for and none is up.
@@ -132,7 +136,12 @@ fn inventory(plan: &TestPlan, args: &TestArgs) -> Result<control::Inventory> {
     crate::nodes::inventory(&node_args)
 }
 
-async fn run_one(plan: &TestPlan, args: &TestArgs, interrupted: Arc<AtomicUsize>) -> Result<Exit> {
+async fn run_one(
+    plan: &TestPlan,
+    args: &TestArgs,
+    store: &dyn stores::Store,
+    interrupted: Arc<AtomicUsize>,
+) -> Result<Exit> {
     let inventory = inventory(plan, args)?;
     let remotes = control::connect_all(&inventory)?;
     let nodes = inventory.nodes.clone();
@@ -151,8 +160,6 @@ async fn run_one(plan: &TestPlan, args: &TestArgs, interrupted: Arc<AtomicUsize>
         problems.push(what);
     };
 
-    let mut db = EcstoreDb::new(locate_binary().map_err(usage)?);
-    db.flags = plan.db_flags.clone();
     let local_state = matches!(plan.nodes, NodeSource::Local { .. })
         .then(|| args.nodes.cluster_state_dir.clone());
     let ledger = nemeses::faults::Ledger::open(&nemeses::faults::ledger_path(
@@ -168,27 +175,28 @@ async fn run_one(plan: &TestPlan, args: &TestArgs, interrupted: Arc<AtomicUsize>
     // From here on, a panic heals on its way out.
     let mut guard = faulting.then(|| crate::nemesis::HealGuard::new(faults.clone()));
     let clocks = plan.nemesis.iter().any(|n| n == "clock");
-    let (clock_files, system_helpers) = match (clocks, plan.clock_strategy.as_str()) {
+    // The store is opened before any node is touched: what it refuses costs nothing.
+    let process_clocks = clocks && plan.clock_strategy != "system";
+    let opened = store
+        .open(&stores::StoreConfig {
+            workload: plan.workload.clone(),
+            db_flags: plan.db_flags.clone(),
+            env: if process_clocks {
+                clock_env()
+            } else {
+                ProcessEnv::default()
+            },
+        })
+        .map_err(|e| usage(format!("--db {}: {e}", plan.db)))?;
+    let (clock_files, system_helpers) = match (clocks, process_clocks) {
         (false, _) => (None, None),
-        (true, "system") => (
+        (true, false) => (
             None,
             Some(install_system_clock(&remotes, &nodes, &faults).await?),
         ),
-        (true, _) => (
-            Some(install_clock(&remotes, &nodes, &faults, &mut db).await?),
-            None,
-        ),
+        (true, true) => (Some(install_clock(&remotes, &nodes, &faults).await?), None),
     };
-    if plan.nemesis_targets == "primaries" && control::Db::primaries(&db, &nodes).is_none() {
-        return Err(usage(
-            "--nemesis-targets primaries: ecstore has no primaries; choose one, minority, majority or all",
-        ));
-    }
-    let db = Arc::new(db);
-    let workload: Arc<dyn workloads::Workload> = Arc::from(
-        workloads::ecstore::workload(&plan.workload, &db)
-            .context("the workload has no ecstore client")?,
-    );
+    let (db, workload, clients) = (opened.db, opened.workload, opened.clients);
     let recorder = Arc::new(Recorder::new(HistoryWriter::create(run_dir.history())?));
 
     // Setup.
@@ -253,7 +261,7 @@ async fn run_one(plan: &TestPlan, args: &TestArgs, interrupted: Arc<AtomicUsize>
         });
         for e in run::run_workers(
             &phase,
-            workload.clone(),
+            clients.clone(),
             generator,
             recorder.clone(),
             stop.clone(),
@@ -338,7 +346,15 @@ async fn run_one(plan: &TestPlan, args: &TestArgs, interrupted: Arc<AtomicUsize>
             op_timeout: plan.op_timeout,
             pause: Duration::from_millis(500),
         };
-        match run::final_phase(&phase, workload.clone(), recorder.clone(), healed_at).await {
+        match run::final_phase(
+            &phase,
+            workload.clone(),
+            clients.clone(),
+            recorder.clone(),
+            healed_at,
+        )
+        .await
+        {
             Ok(r) => Some(r),
             Err(e) => {
                 note(&mut problems, format!("final reads: {e}"));
@@ -429,13 +445,35 @@ enum Step {
     Teardown,
 }
 
-/// Puts the clock library and an offset file (0) beside the store on every node, and has the
-/// store preload it: the clock nemesis then skews each store process by rewriting its file.
+/// Where the clock library and offset file go on a node, whatever the store.
+fn clock_dir(workdir: &str) -> String {
+    format!("{workdir}/rift-clock")
+}
+
+/// What makes any store's processes preload the clock library and read their node's offset.
+fn clock_env() -> ProcessEnv {
+    let dir = clock_dir("{workdir}");
+    ProcessEnv {
+        vars: vec![
+            (
+                "LD_PRELOAD".into(),
+                format!("{dir}/{}", nemeses::clock::LIBRARY_NAME),
+            ),
+            (
+                nemeses::clock::OFFSET_ENV.into(),
+                format!("{dir}/clock-offset"),
+            ),
+        ],
+    }
+}
+
+/// Puts the clock library and an offset file (0) in each node's `rift-clock` directory, and
+/// [`clock_env`] makes any store's processes preload it: the clock nemesis then skews each
+/// store process by rewriting its node's file.
 async fn install_clock(
     remotes: &[Arc<SshNode>],
     nodes: &[control::Node],
     faults: &nemeses::faults::Faults,
-    db: &mut EcstoreDb,
 ) -> Result<Vec<String>> {
     let library = nemeses::clock::install_library(
         &std::env::temp_dir().join(format!("rift-{}", std::process::id())),
@@ -443,7 +481,7 @@ async fn install_clock(
     .map_err(|e| usage(format!("--nemesis clock: {e}")))?;
     let mut files = Vec::new();
     for (remote, node) in remotes.iter().zip(nodes) {
-        let dir = EcstoreDb::dir(node);
+        let dir = clock_dir(&node.workdir);
         control::Remote::upload(
             remote.as_ref(),
             &library,
@@ -454,14 +492,6 @@ async fn install_clock(
         faults.set_clock(&node.name, &file, 0).await?;
         files.push(file);
     }
-    // Relative to the store's working directory (its own directory on each node).
-    db.env = vec![
-        (
-            "LD_PRELOAD".into(),
-            format!("./{}", nemeses::clock::LIBRARY_NAME),
-        ),
-        (nemeses::clock::OFFSET_ENV.into(), "./clock-offset".into()),
-    ];
     Ok(files)
 }
 
@@ -505,7 +535,7 @@ async fn install_system_clock(
 async fn for_each(
     remotes: &[Arc<SshNode>],
     nodes: &[control::Node],
-    db: &Arc<EcstoreDb>,
+    db: &Arc<dyn Db>,
     step: Step,
     problems: &mut Vec<String>,
     note: &mut impl FnMut(&mut Vec<String>, String),
@@ -514,10 +544,10 @@ async fn for_each(
         let (db, nodes) = (db.clone(), nodes.to_vec());
         async move {
             match step {
-                Step::Setup => db.setup(&r, &nodes).await,
-                Step::Start => db.start(&r, &nodes).await,
-                Step::Resume => db.resume(&r).await,
-                Step::Teardown => db.teardown(&r).await,
+                Step::Setup => db.setup(r.as_ref(), &nodes).await,
+                Step::Start => db.start(r.as_ref(), &nodes).await,
+                Step::Resume => db.resume(r.as_ref()).await,
+                Step::Teardown => db.teardown(r.as_ref()).await,
             }
         }
     })
@@ -534,7 +564,7 @@ async fn for_each(
 
 async fn await_ready(
     remotes: &[Arc<SshNode>],
-    db: &Arc<EcstoreDb>,
+    db: &Arc<dyn Db>,
     limit: Duration,
     problems: &mut Vec<String>,
     note: &mut impl FnMut(&mut Vec<String>, String),
@@ -545,7 +575,7 @@ async fn await_ready(
     while !waiting.is_empty() {
         let mut still = Vec::new();
         for r in waiting {
-            match db.ready(r).await {
+            match db.ready(r.as_ref()).await {
                 Ok(true) => {}
                 Ok(false) => still.push(r),
                 Err(e) => {

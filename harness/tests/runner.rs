@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 use workloads::generator::{self, Ctx, Gen, Invocation};
-use workloads::{Client, Completion, Workload};
+use workloads::{Client, Clients, Completion, Workload};
 
 /// Operations carry a number; the fake store answers by it.
 struct Fake {
@@ -77,6 +77,15 @@ impl Workload for Fake {
             }),
         )
     }
+    fn final_reads(&self) -> Vec<Invocation> {
+        vec![Invocation::new("read", Value::Nil)]
+    }
+    fn checkers(&self) -> &'static [&'static str] {
+        &["stats"]
+    }
+}
+
+impl Clients for Fake {
     fn client(&self, node: &Node, _timeout: Duration) -> Box<dyn Client> {
         Box::new(FakeClient {
             node: node.name.clone(),
@@ -86,12 +95,6 @@ impl Workload for Fake {
             disagree_rounds: self.disagree_rounds,
             rounds: self.rounds.clone(),
         })
-    }
-    fn final_reads(&self) -> Vec<Invocation> {
-        vec![Invocation::new("read", Value::Nil)]
-    }
-    fn checkers(&self) -> &'static [&'static str] {
-        &["stats"]
     }
 }
 
@@ -147,7 +150,7 @@ async fn a_hung_operation_becomes_info_and_its_worker_goes_on_as_a_new_process()
     let dir = tempfile::tempdir().unwrap();
     let rec = recorder(&dir);
     // 300 operations of 2 ms: the worker that hangs for 200 ms still has some left afterwards.
-    let w: Arc<dyn Workload> = Arc::new(fake(3, 5, -1, 300));
+    let w = Arc::new(fake(3, 5, -1, 300));
     let errors = run::run_workers(
         &phase(2),
         w.clone(),
@@ -204,7 +207,7 @@ async fn a_failed_worker_stops_the_main_phase_and_the_final_phase_still_runs() {
     let mut f = fake(-1, -1, 4, 1_000_000);
     f.disagree_rounds = 2;
     let rounds = f.rounds.clone();
-    let w: Arc<dyn Workload> = Arc::new(f);
+    let w = Arc::new(f);
     let stop = Arc::new(AtomicBool::new(false));
     let errors = run::run_workers(
         &phase(3),
@@ -241,7 +244,7 @@ async fn a_failed_worker_stops_the_main_phase_and_the_final_phase_still_runs() {
         op_timeout: Duration::from_secs(1),
         pause: Duration::from_millis(50),
     };
-    let report = run::final_phase(&fp, w.clone(), rec.clone(), healed)
+    let report = run::final_phase(&fp, w.clone(), w.clone(), rec.clone(), healed)
         .await
         .unwrap();
     counting.await.unwrap();
@@ -272,14 +275,14 @@ async fn final_reads_that_never_agree_give_up_at_the_bound_and_say_where() {
     let rec = recorder(&dir);
     let mut f = fake(-1, -1, -1, 0);
     f.disagree_rounds = u32::MAX;
-    let w: Arc<dyn Workload> = Arc::new(f);
+    let w = Arc::new(f);
     let fp = FinalPhase {
         nodes: nodes(2),
         bound: Duration::from_millis(300),
         op_timeout: Duration::from_secs(1),
         pause: Duration::from_millis(50),
     };
-    let report = run::final_phase(&fp, w, rec.clone(), rec.now())
+    let report = run::final_phase(&fp, w.clone(), w, rec.clone(), rec.now())
         .await
         .unwrap();
     assert_eq!(report.agreed, Some(false));

@@ -1,5 +1,6 @@
-//! The two things a workload gives the runner: clients that perform operations against a
-//! store, and the operations to perform (a generator), final reads and checkers.
+//! The seams between the runner, a workload and a store: a workload says what to do (a
+//! generator), what to read at the end and which checkers judge it, store-neutral; a store gives
+//! [`Clients`] that perform those operations against it.
 
 use crate::generator::{Gen, Invocation};
 use control::Node;
@@ -38,6 +39,33 @@ impl Completion {
             error: Some(error.into()),
         }
     }
+
+    /// The completion's value as the history records it: for writes, what was written.
+    pub fn with_value(mut self, value: Value) -> Completion {
+        if self.kind == OpType::Ok {
+            self.value = value;
+        }
+        self
+    }
+
+    /// `[key, value]`, as keyed workloads record results.
+    pub fn keyed(mut self, key: i64) -> Completion {
+        if self.kind == OpType::Ok {
+            self.value = Value::List(vec![Value::Int(key), std::mem::take(&mut self.value)]);
+        }
+        self
+    }
+
+    /// The outcome rule for a request that was sent and got no answer (or a broken one): a
+    /// read changed nothing, so it certainly had no effect (`fail`); a write may have happened
+    /// (`info`).
+    pub fn unanswered(is_read: bool, error: impl Into<String>) -> Completion {
+        if is_read {
+            Completion::fail(error)
+        } else {
+            Completion::info(error)
+        }
+    }
 }
 
 /// One client's connection to one node. A client that completed an operation with `info` is
@@ -52,15 +80,28 @@ pub trait Client: Send {
     }
 }
 
-/// What clients do, and how it is judged.
+/// What clients do, and how it is judged: store-neutral, written once for every store.
 pub trait Workload: Send + Sync {
     fn name(&self) -> &'static str;
     /// The client operations, endless: the runner bounds them by time and rate.
     fn generator(&self) -> Gen;
-    /// A client of `node`, whose requests give up after `timeout`.
-    fn client(&self, node: &Node, timeout: Duration) -> Box<dyn Client>;
     /// The reads the final phase performs on every node's own replica.
     fn final_reads(&self) -> Vec<Invocation>;
     /// The checkers that judge the history, by name.
     fn checkers(&self) -> &'static [&'static str];
+}
+
+/// A store's clients for one workload: a client of `node` whose requests give up after
+/// `timeout`. A closure is a `Clients` too.
+pub trait Clients: Send + Sync {
+    fn client(&self, node: &Node, timeout: Duration) -> Box<dyn Client>;
+}
+
+impl<F> Clients for F
+where
+    F: Fn(&Node, Duration) -> Box<dyn Client> + Send + Sync,
+{
+    fn client(&self, node: &Node, timeout: Duration) -> Box<dyn Client> {
+        self(node, timeout)
+    }
 }

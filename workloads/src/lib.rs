@@ -1,15 +1,16 @@
 //! What clients do, and which checkers judge it.
 //!
-//! Owns: the workload definitions (register, set, counter, list-append, idempotency,
-//! rw-register), the `Client` trait, and store adapters: [`ecstore`] (the demo store, as a
-//! [`control::Db`] and its clients). Today it also holds the registry `rift check` uses to choose
-//! checkers by workload name; generators arrive with the test runner.
+//! Owns what is store-neutral: the workload definitions ([`standard`]: register, set, counter,
+//! list-append, idempotency — generators, op shapes, final reads), the seams a store fills
+//! ([`Client`], [`Clients`]), the generator algebra ([`generator`]), and the table `rift check`
+//! uses to choose checkers by workload name. Stores and their clients live in the `stores`
+//! crate.
 
 pub mod client;
-pub mod ecstore;
 pub mod generator;
+pub mod standard;
 
-pub use client::{Client, Completion, Workload};
+pub use client::{Client, Clients, Completion, Workload};
 
 /// A workload as `rift` names it, with the checkers that judge its histories.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use history::{OpType, Process, Sym, Value};
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::Duration;
-use workloads::Workload;
+use workloads::{Clients, Workload};
 
 #[derive(Debug, Clone)]
 pub struct FinalPhase {
@@ -36,6 +36,7 @@ pub struct FinalReport {
 pub async fn final_phase(
     phase: &FinalPhase,
     workload: Arc<dyn Workload>,
+    clients: Arc<dyn Clients>,
     recorder: Arc<Recorder>,
     healed_at: Duration,
 ) -> Result<FinalReport, String> {
@@ -55,17 +56,17 @@ pub async fn final_phase(
         let processes = recorder.fresh_processes(phase.nodes.len() as u64);
         let mut tasks = Vec::new();
         for (node, process) in phase.nodes.iter().zip(processes) {
-            let (node, reads, workload, recorder) = (
+            let (node, reads, clients, recorder) = (
                 node.clone(),
                 reads.clone(),
-                workload.clone(),
+                clients.clone(),
                 recorder.clone(),
             );
             let timeout = phase.op_timeout;
             tasks.push(tokio::spawn(async move {
                 let me = Process::Client(process);
                 let name = Sym::from(node.name.as_str());
-                let mut client = workload.client(&node, timeout);
+                let mut client = clients.client(&node, timeout);
                 let mut answers = Vec::new();
                 for read in &reads {
                     recorder

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use workloads::generator::{Ctx, Gen, Rng, Step};
-use workloads::{Client, Completion, Workload};
+use workloads::{Client, Clients, Completion};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -39,7 +39,7 @@ const MAX_WAIT: Duration = Duration::from_millis(50);
 /// (workers that failed); the history holds everything that happened either way.
 pub async fn run_workers(
     phase: &MainPhase,
-    workload: Arc<dyn Workload>,
+    clients: Arc<dyn Clients>,
     generator: Gen,
     recorder: Arc<Recorder>,
     stop: Arc<AtomicBool>,
@@ -58,7 +58,7 @@ pub async fn run_workers(
         let worker = Worker {
             slot,
             phase: phase.clone(),
-            workload: workload.clone(),
+            clients: clients.clone(),
             shared: shared.clone(),
             recorder: recorder.clone(),
             stop: stop.clone(),
@@ -92,7 +92,7 @@ pub async fn run_workers(
 struct Worker {
     slot: usize,
     phase: MainPhase,
-    workload: Arc<dyn Workload>,
+    clients: Arc<dyn Clients>,
     shared: Arc<Mutex<(Gen, Rng)>>,
     recorder: Arc<Recorder>,
     stop: Arc<AtomicBool>,
@@ -134,7 +134,7 @@ impl Worker {
             };
             let name = &self.names[node];
             let client = clients[node].get_or_insert_with(|| {
-                self.workload
+                self.clients
                     .client(&self.phase.nodes[node], self.phase.op_timeout)
             });
             self.recorder

@@ -3,11 +3,12 @@
 #![allow(clippy::unwrap_used)]
 
 use control::cluster::Scratch;
+use control::db::ProcessEnv;
 use control::{Cmd, Db, Remote, SshNode};
 use history::{OpType, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use workloads::ecstore::{EcstoreClient, EcstoreDb, locate_binary};
+use stores::ecstore::{EcstoreClient, EcstoreDb, locate_binary};
 
 struct Cluster {
     dir: tempfile::TempDir,
@@ -30,7 +31,7 @@ fn cluster(id: u8, n: usize) -> Option<Cluster> {
 
 fn await_ready(rt: &tokio::runtime::Runtime, db: &EcstoreDb, node: &SshNode) {
     let start = Instant::now();
-    while !rt.block_on(db.ready(node)).unwrap() {
+    while !rt.block_on(db.ready(node as &dyn Remote)).unwrap() {
         assert!(
             start.elapsed() < Duration::from_secs(10),
             "{} never became ready",
@@ -50,7 +51,7 @@ fn ecstore_runs_under_its_db_and_clients_report_definite_and_indefinite_failures
         .to_vec();
     let setups = rt.block_on(control::on_each(&c.remotes, |r| {
         let (db, nodes) = (db.clone(), c.nodes.clone());
-        async move { db.setup(&r, &nodes).await }
+        async move { db.setup(r.as_ref(), &nodes).await }
     }));
     for (name, r) in setups {
         r.unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -75,23 +76,24 @@ fn ecstore_runs_under_its_db_and_clients_report_definite_and_indefinite_failures
     );
 
     // Killed: refused connections are definite failures. Started again: it has its data.
-    rt.block_on(db.kill(&c.remotes[0])).unwrap();
+    rt.block_on(db.kill(c.remotes[0].as_ref())).unwrap();
     let refused = rt.block_on(client(0).add_to_set("s", 2));
     assert_eq!(refused.kind, OpType::Fail, "{refused:?}");
-    rt.block_on(db.start(&c.remotes[0], &c.nodes)).unwrap();
+    rt.block_on(db.start(c.remotes[0].as_ref(), &c.nodes))
+        .unwrap();
     await_ready(&rt, &db, &c.remotes[0]);
     let local = rt.block_on(client(0).read("set", "s", true));
     assert_eq!(local.value, Value::List(vec![Value::Int(1)]));
 
     // Paused: a write sent to it times out, and may yet happen: indeterminate. A read: fail.
-    rt.block_on(db.pause(&c.remotes[1])).unwrap();
+    rt.block_on(db.pause(c.remotes[1].as_ref())).unwrap();
     let hung = rt.block_on(client(1).add_to_set("s", 3));
     assert_eq!(hung.kind, OpType::Info, "{hung:?}");
     let hung_read = rt.block_on(client(1).read("set", "s", false));
     assert_eq!(hung_read.kind, OpType::Fail, "{hung_read:?}");
     // With two of three nodes able to answer, the others still reach a quorum.
     assert_eq!(rt.block_on(client(2).add_to_set("s", 4)).kind, OpType::Ok);
-    rt.block_on(db.resume(&c.remotes[1])).unwrap();
+    rt.block_on(db.resume(c.remotes[1].as_ref())).unwrap();
     await_ready(&rt, &db, &c.remotes[1]);
     // Bad input is a definite failure with the store's reason.
     let bad = rt.block_on(client(0).read("bogus", "x", false));
@@ -108,9 +110,9 @@ fn ecstore_runs_under_its_db_and_clients_report_definite_and_indefinite_failures
             .contains("ecstore n1 listening on")
     );
     for r in &c.remotes {
-        rt.block_on(db.teardown(r)).unwrap();
+        rt.block_on(db.teardown(r.as_ref())).unwrap();
         assert!(
-            !matches!(rt.block_on(db.ready(r)), Ok(true)),
+            !matches!(rt.block_on(db.ready(r.as_ref())), Ok(true)),
             "gone after teardown"
         );
     }
@@ -143,11 +145,13 @@ fn bump_strobe_and_reset_show_in_a_skewed_ecstores_own_time() {
     };
     rt.block_on(faults.set_clock("n1", &offset, 0)).unwrap();
     let mut db = EcstoreDb::new(locate_binary().unwrap());
-    db.env = vec![
-        ("LD_PRELOAD".into(), "./librift_clock.so".into()),
-        (nemeses::clock::OFFSET_ENV.into(), "./clock-offset".into()),
-    ];
-    rt.block_on(db.setup(node, &c.nodes)).unwrap();
+    db.env = ProcessEnv {
+        vars: vec![
+            ("LD_PRELOAD".into(), "./librift_clock.so".into()),
+            (nemeses::clock::OFFSET_ENV.into(), "./clock-offset".into()),
+        ],
+    };
+    rt.block_on(db.setup(node.as_ref(), &c.nodes)).unwrap();
     await_ready(&rt, &db, node);
 
     // ecstore's /time: its realtime clock as the process sees it, against ours.
@@ -206,5 +210,5 @@ fn bump_strobe_and_reset_show_in_a_skewed_ecstores_own_time() {
     rt.block_on(faults.heal_all()).unwrap(); // reset
     std::thread::sleep(Duration::from_millis(30));
     assert!(skew().abs() < 1.0, "reset: {}", skew());
-    rt.block_on(db.teardown(node)).unwrap();
+    rt.block_on(db.teardown(node.as_ref())).unwrap();
 }

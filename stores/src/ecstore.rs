@@ -1,26 +1,25 @@
-//! ecstore as a `Db` (installed and run on nodes over SSH) and its clients.
+//! ecstore, the demo store: its `Db` (installed and run on nodes over any [`Remote`]) and its
+//! clients.
 //!
 //! Setup uploads the `ecstore` binary built from this workspace into each node's work
-//! directory, and starts it with every node as a peer. The process is started with `nohup`, its
-//! PID kept in `ecstore.pid`, its output appended to `ecstore.log`; kill, pause and resume
-//! signal that PID.
+//! directory, and starts it with every node as a peer, as a [`Daemon`]: its PID in
+//! `ecstore.pid`, its output appended to `ecstore.log`; kill, pause and resume signal that PID.
 //!
 //! Clients map what happened to Jepsen's outcomes: `fail` only when the operation certainly
 //! had no effect (refused before sending, bad request, a 503 the store marks definite, or any
 //! failed read), `info` when it may have (a timeout after sending, a 503 for a write that
 //! reached fewer than W replicas, a connection lost mid-request).
 
-use crate::client::{Client, Completion, Workload};
-use crate::generator::{self, Ctx, Gen, Invocation, Rng};
-use control::db::BoxFuture;
-use control::shell::quote;
-use control::{Cmd, Db, Node, Remote, RemoteError, SshNode};
+use control::db::{BoxFuture, Daemon, ProcessEnv};
+use control::{Cmd, Db, Node, Remote, RemoteError};
 use history::Value;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
+use workloads::generator::Invocation;
+use workloads::standard::keyed;
+use workloads::{Client, Clients, Completion};
 
 pub const DEFAULT_PORT: u16 = 8300;
 
@@ -33,7 +32,7 @@ pub struct EcstoreDb {
     /// Flags passed to every node's ecstore (`--resolution lww-wall`, ...).
     pub flags: Vec<String>,
     /// Environment for the process (e.g. the clock library's `LD_PRELOAD`).
-    pub env: Vec<(String, String)>,
+    pub env: ProcessEnv,
 }
 
 /// Where the `ecstore` binary built from this workspace is: `$RIFT_ECSTORE_BIN`, or beside the
@@ -61,7 +60,7 @@ impl EcstoreDb {
             binary,
             port: DEFAULT_PORT,
             flags: Vec::new(),
-            env: Vec::new(),
+            env: ProcessEnv::default(),
         }
     }
 
@@ -70,17 +69,15 @@ impl EcstoreDb {
         format!("{}/ecstore", node.workdir)
     }
 
-    /// The file holding the running store's PID on a node.
-    fn pid_path(node: &Node) -> String {
-        format!("{}/ecstore.pid", Self::dir(node))
+    fn daemon(node: &Node) -> Daemon {
+        Daemon::new(Self::dir(node), "ecstore")
     }
 
     pub fn url(&self, node: &Node) -> String {
         node_url(node, self.port)
     }
 
-    fn start_script(&self, node: &Node, nodes: &[Node]) -> String {
-        let dir = Self::dir(node);
+    fn argv(&self, node: &Node, nodes: &[Node]) -> Vec<String> {
         let peers: Vec<String> = nodes
             .iter()
             .map(|n| format!("{}={}:{}", n.name, n.host, self.port))
@@ -94,34 +91,10 @@ impl EcstoreDb {
             "--peers".into(),
             peers.join(","),
             "--data-dir".into(),
-            format!("{dir}/data"),
+            format!("{}/data", Self::dir(node)),
         ];
         argv.extend(self.flags.iter().cloned());
-        let env: Vec<String> = self
-            .env
-            .iter()
-            .map(|(k, v)| quote(&format!("{k}={v}")).into_owned())
-            .collect();
-        let command = argv
-            .iter()
-            .map(|a| quote(a).into_owned())
-            .collect::<Vec<_>>()
-            .join(" ");
-        // Start only if not running; the PID file names the process that kill/pause signal.
-        format!(
-            "cd {d} && if [ -f ecstore.pid ] && kill -0 \"$(cat ecstore.pid)\" 2>/dev/null; then exit 0; fi; \
-             nohup env {env} {command} >> ecstore.log 2>&1 < /dev/null & echo $! > ecstore.pid",
-            d = quote(&dir),
-            env = env.join(" "),
-        )
-    }
-
-    fn signal(node: &SshNode, signal: &str) -> Cmd {
-        let pid = Self::pid_path(node.node());
-        Cmd::script(format!(
-            "p=$(cat {pid} 2>/dev/null) && kill -{signal} \"$p\" 2>/dev/null; true",
-            pid = quote(&pid)
-        ))
+        argv
     }
 }
 
@@ -132,7 +105,7 @@ impl Db for EcstoreDb {
 
     fn setup<'a>(
         &'a self,
-        node: &'a SshNode,
+        node: &'a dyn Remote,
         nodes: &'a [Node],
     ) -> BoxFuture<'a, Result<(), RemoteError>> {
         Box::pin(async move {
@@ -146,14 +119,14 @@ impl Db for EcstoreDb {
         })
     }
 
-    fn teardown<'a>(&'a self, node: &'a SshNode) -> BoxFuture<'a, Result<(), RemoteError>> {
+    fn teardown<'a>(&'a self, node: &'a dyn Remote) -> BoxFuture<'a, Result<(), RemoteError>> {
         Box::pin(async move {
-            self.kill(node).await?;
-            let dir = Self::dir(node.node());
+            let daemon = Self::daemon(node.node());
+            daemon.kill(node).await?;
             node.run(&Cmd::new("rm").args([
                 "-rf",
-                &format!("{dir}/data"),
-                &Self::pid_path(node.node()),
+                &format!("{}/data", daemon.dir),
+                &daemon.pid_file(),
             ]))
             .await?;
             Ok(())
@@ -162,78 +135,50 @@ impl Db for EcstoreDb {
 
     fn start<'a>(
         &'a self,
-        node: &'a SshNode,
+        node: &'a dyn Remote,
         nodes: &'a [Node],
     ) -> BoxFuture<'a, Result<(), RemoteError>> {
         Box::pin(async move {
-            node.run(&Cmd::script(self.start_script(node.node(), nodes)))
-                .await?;
-            Ok(())
+            let n = node.node();
+            Self::daemon(n)
+                .start(node, &self.argv(n, nodes), &self.env.for_node(n))
+                .await
         })
     }
 
-    fn kill<'a>(&'a self, node: &'a SshNode) -> BoxFuture<'a, Result<(), RemoteError>> {
-        Box::pin(async move {
-            // SIGCONT first, so that a paused process can die; then wait until it is gone.
-            node.run(&Self::signal(node, "CONT")).await?;
-            node.run(&Self::signal(node, "KILL")).await?;
-            let pid = Self::pid_path(node.node());
-            node.run(&Cmd::script(format!(
-                "p=$(cat {pid} 2>/dev/null) || exit 0; for i in $(seq 100); do kill -0 \"$p\" 2>/dev/null || exit 0; sleep 0.02; done; exit 1",
-                pid = quote(&pid)
-            )))
-            .await?;
-            Ok(())
-        })
+    fn kill<'a>(&'a self, node: &'a dyn Remote) -> BoxFuture<'a, Result<(), RemoteError>> {
+        Box::pin(async move { Self::daemon(node.node()).kill(node).await })
     }
 
-    fn pause<'a>(&'a self, node: &'a SshNode) -> BoxFuture<'a, Result<(), RemoteError>> {
-        Box::pin(async move { node.run(&Self::signal(node, "STOP")).await.map(|_| ()) })
+    fn pause<'a>(&'a self, node: &'a dyn Remote) -> BoxFuture<'a, Result<(), RemoteError>> {
+        Box::pin(async move { Self::daemon(node.node()).signal(node, "STOP").await })
     }
 
-    fn resume<'a>(&'a self, node: &'a SshNode) -> BoxFuture<'a, Result<(), RemoteError>> {
-        Box::pin(async move { node.run(&Self::signal(node, "CONT")).await.map(|_| ()) })
+    fn resume<'a>(&'a self, node: &'a dyn Remote) -> BoxFuture<'a, Result<(), RemoteError>> {
+        Box::pin(async move { Self::daemon(node.node()).signal(node, "CONT").await })
     }
 
-    fn ready<'a>(&'a self, node: &'a SshNode) -> BoxFuture<'a, Result<bool, RemoteError>> {
+    fn ready<'a>(&'a self, node: &'a dyn Remote) -> BoxFuture<'a, Result<bool, RemoteError>> {
         Box::pin(async move {
             let client = EcstoreClient::new(&self.url(node.node()), Duration::from_secs(1));
             if client.health().await {
                 return Ok(true);
             }
             // Not answering: still starting, or gone? A process that exited will not answer.
-            let dir = Self::dir(node.node());
-            let alive = node
-                .exec(&Cmd::script(format!(
-                    "kill -0 \"$(cat {} 2>/dev/null)\" 2>/dev/null",
-                    quote(&Self::pid_path(node.node()))
-                )))
-                .await?;
-            if alive.success() {
+            let daemon = Self::daemon(node.node());
+            if daemon.alive(node).await? {
                 return Ok(false);
             }
-            let log = node
-                .exec(&Cmd::new("tail").args(["-n", "3", &format!("{dir}/ecstore.log")]))
-                .await?;
-            Err(RemoteError::Failed {
-                node: node.node().name.clone(),
-                cmd: "ecstore".into(),
-                output: Box::new(control::Output {
-                    status: None,
-                    signal: Some("exited".into()),
-                    stdout: Vec::new(),
-                    stderr: log.stdout,
-                }),
-            })
+            Err(daemon.exited(node).await)
         })
     }
 
     fn log_files(&self, node: &Node) -> Vec<String> {
-        vec![format!("{}/ecstore.log", Self::dir(node))]
+        vec![Self::daemon(node).log_file()]
     }
 
-    fn pid_file(&self, node: &Node) -> Option<String> {
-        Some(Self::pid_path(node))
+    fn pid_files(&self, node: &Node) -> Vec<String> {
+        vec![Self::daemon(node).pid_file()]
     }
 }
 
@@ -348,9 +293,12 @@ pub fn node_url(node: &Node, port: u16) -> String {
     }
 }
 
-/// The ecstore workloads: single-key operations on each data type.
-pub fn workload(name: &str, db: &EcstoreDb) -> Option<Box<dyn Workload>> {
-    let kind = match name {
+/// The workloads ecstore's clients perform.
+pub const WORKLOADS: &[&str] = &["set", "register", "counter", "list-append", "idempotency"];
+
+/// ecstore's clients for a workload: single-key operations on each data type.
+pub fn clients(workload: &str, db: &EcstoreDb) -> Option<Arc<dyn Clients>> {
+    let kind = match workload {
         "set" => Kind::Set,
         "register" => Kind::Register,
         "counter" => Kind::Counter,
@@ -358,10 +306,12 @@ pub fn workload(name: &str, db: &EcstoreDb) -> Option<Box<dyn Workload>> {
         "idempotency" => Kind::Idempotency,
         _ => return None,
     };
-    Some(Box::new(EcstoreWorkload {
-        kind,
-        port: db.port,
-        checkers: crate::find(name)?.checkers,
+    let port = db.port;
+    Some(Arc::new(move |node: &Node, timeout: Duration| {
+        Box::new(EcstoreWorkloadClient {
+            kind,
+            client: EcstoreClient::new(&node_url(node, port), timeout),
+        }) as Box<dyn Client>
     }))
 }
 
@@ -374,105 +324,6 @@ enum Kind {
     Idempotency,
 }
 
-/// Keys the register and list workloads spread over (independent keys, as Jepsen's).
-const KEYS: i64 = 5;
-
-struct EcstoreWorkload {
-    kind: Kind,
-    port: u16,
-    checkers: &'static [&'static str],
-}
-
-impl Workload for EcstoreWorkload {
-    fn name(&self) -> &'static str {
-        match self.kind {
-            Kind::Set => "set",
-            Kind::Register => "register",
-            Kind::Counter => "counter",
-            Kind::List => "list-append",
-            Kind::Idempotency => "idempotency",
-        }
-    }
-
-    fn generator(&self) -> Gen {
-        // Written values are unique across the run: one counter, advanced under the runner's
-        // generator lock, so a seed replays the same values.
-        let next = Arc::new(AtomicI64::new(0));
-        let fresh = move || next.fetch_add(1, Ordering::Relaxed) + 1;
-        let reads_one_in = |rng: &mut Rng, n: u64| rng.below(n) == 0;
-        match self.kind {
-            Kind::Set => generator::boxed(move |ctx: &mut Ctx<'_>| {
-                if reads_one_in(ctx.rng, 5) {
-                    Invocation::new("read", Value::Nil)
-                } else {
-                    Invocation::new("add", fresh())
-                }
-            }),
-            Kind::Counter => generator::boxed(move |ctx: &mut Ctx<'_>| {
-                if reads_one_in(ctx.rng, 5) {
-                    Invocation::new("read", Value::Nil)
-                } else {
-                    Invocation::new("add", 1)
-                }
-            }),
-            Kind::Register | Kind::List => {
-                let write = if self.kind == Kind::List {
-                    "append"
-                } else {
-                    "write"
-                };
-                generator::boxed(move |ctx: &mut Ctx<'_>| {
-                    let key = Value::Int(ctx.rng.below(KEYS as u64) as i64);
-                    if reads_one_in(ctx.rng, 2) {
-                        Invocation::new("read", Value::List(vec![key, Value::Nil]))
-                    } else {
-                        Invocation::new(write, Value::List(vec![key, Value::Int(fresh())]))
-                    }
-                })
-            }
-            Kind::Idempotency => {
-                // Each process submits requests one after another, each retried until it is
-                // acknowledged, as a payment client retries after a timeout.
-                let fresh = Arc::new(fresh);
-                generator::each_thread(move |_| {
-                    let fresh = fresh.clone();
-                    generator::cycle(move || {
-                        let id = fresh();
-                        let request =
-                            Value::List(vec![Value::Str(format!("req-{id}")), Value::Int(id)]);
-                        vec![generator::until_ok(generator::once(Invocation::new(
-                            "insert", request,
-                        )))]
-                    })
-                })
-            }
-        }
-    }
-
-    fn client(&self, node: &Node, timeout: Duration) -> Box<dyn Client> {
-        let client = EcstoreClient::new(&node_url(node, self.port), timeout);
-        Box::new(EcstoreWorkloadClient {
-            kind: self.kind,
-            client,
-        })
-    }
-
-    fn final_reads(&self) -> Vec<Invocation> {
-        match self.kind {
-            Kind::Set | Kind::Counter => vec![Invocation::new("read", Value::Nil)],
-            Kind::Register | Kind::List => (0..KEYS)
-                .map(|k| Invocation::new("read", Value::List(vec![Value::Int(k), Value::Nil])))
-                .collect(),
-            // The ledger: one entry per creation.
-            Kind::Idempotency => vec![Invocation::new("read", Value::Nil)],
-        }
-    }
-
-    fn checkers(&self) -> &'static [&'static str] {
-        self.checkers
-    }
-}
-
 struct EcstoreWorkloadClient {
     kind: Kind,
     client: EcstoreClient,
@@ -480,10 +331,6 @@ struct EcstoreWorkloadClient {
 
 impl EcstoreWorkloadClient {
     async fn perform(&self, op: &Invocation, local: bool) -> Completion {
-        let keyed = || -> Option<(i64, &Value)> {
-            let parts = op.value.as_seq()?;
-            Some((parts.first()?.as_int()?, parts.get(1)?))
-        };
         let c = &self.client;
         match (self.kind, &*op.f) {
             (Kind::Set, "add") => match op.value.as_int() {
@@ -497,7 +344,7 @@ impl EcstoreWorkloadClient {
             },
             (Kind::Counter, "read") => c.read("counter", "counter", local).await,
             (Kind::Register | Kind::List, f) => {
-                let Some((key, v)) = keyed() else {
+                let Some((key, v)) = keyed(&op.value) else {
                     return Completion::fail("value must be [key, value]");
                 };
                 let (kind, name) = if self.kind == Kind::List {
@@ -540,24 +387,6 @@ impl EcstoreWorkloadClient {
             }
             (_, f) => Completion::fail(format!("{f} is not an operation of this workload")),
         }
-    }
-}
-
-impl Completion {
-    /// The completion's value as the history records it: for writes, what was written.
-    fn with_value(mut self, value: Value) -> Completion {
-        if self.kind == history::OpType::Ok {
-            self.value = value;
-        }
-        self
-    }
-
-    /// `[key, value]`, as keyed workloads record results.
-    fn keyed(mut self, key: i64) -> Completion {
-        if self.kind == history::OpType::Ok {
-            self.value = Value::List(vec![Value::Int(key), std::mem::take(&mut self.value)]);
-        }
-        self
     }
 }
 
@@ -609,34 +438,55 @@ mod tests {
     }
 
     #[test]
-    fn the_start_script_quotes_what_it_is_given() {
+    fn the_argv_names_every_peer_and_the_flags() {
         let node = |name: &str, host: &str| Node {
             name: name.into(),
             host: host.into(),
             port: 22,
             user: "root".into(),
-            workdir: "/w/it's".into(),
+            workdir: "/w".into(),
             sudo_password: None,
         };
         let nodes = [node("n1", "10.0.0.1"), node("n2", "10.0.0.2")];
         let mut db = EcstoreDb::new("/bin/ecstore".into());
         db.flags = vec!["--resolution".into(), "lww-wall".into()];
-        db.env = vec![("LD_PRELOAD".into(), "/w/lib.so".into())];
-        let script = db.start_script(&nodes[0], &nodes);
-        assert!(
-            script.starts_with("cd '/w/it'\\''s/ecstore' && "),
-            "{script}"
+        let argv = db.argv(&nodes[0], &nodes).join(" ");
+        assert_eq!(
+            argv,
+            "./ecstore --node n1 --listen 10.0.0.1:8300 --peers n1=10.0.0.1:8300,n2=10.0.0.2:8300 \
+             --data-dir /w/ecstore/data --resolution lww-wall"
         );
-        assert!(
-            script.contains(
-                "nohup env 'LD_PRELOAD=/w/lib.so' ./ecstore --node n1 --listen 10.0.0.1:8300"
-            ),
-            "{script}"
-        );
-        assert!(
-            script.contains("--peers 'n1=10.0.0.1:8300,n2=10.0.0.2:8300'"),
-            "{script}"
-        );
-        assert!(script.contains("--resolution lww-wall"), "{script}");
+    }
+}
+
+/// ecstore in the registry.
+#[derive(Debug, Clone, Copy)]
+pub struct Ecstore;
+
+impl crate::Store for Ecstore {
+    fn name(&self) -> &'static str {
+        "ecstore"
+    }
+    fn about(&self) -> &'static str {
+        "rift's demo store: Dynamo-style, eventually consistent, its flaws are --db-flags"
+    }
+    fn workloads(&self) -> &'static [&'static str] {
+        WORKLOADS
+    }
+    fn check_flags(&self, _flags: &[String]) -> Result<(), String> {
+        // ecstore parses its own flags; a bad one stops it at start, and the run says why.
+        Ok(())
+    }
+    fn open(&self, config: &crate::StoreConfig) -> Result<crate::Opened, String> {
+        let mut db = EcstoreDb::new(locate_binary()?);
+        db.flags = config.db_flags.clone();
+        db.env = config.env.clone();
+        let clients = clients(&config.workload, &db)
+            .ok_or_else(|| format!("ecstore has no {} client", config.workload))?;
+        Ok(crate::Opened {
+            db: Arc::new(db),
+            workload: crate::standard_workload(&config.workload, Default::default())?,
+            clients,
+        })
     }
 }
