@@ -157,9 +157,22 @@ impl Nemesis {
         let names: Vec<String> = self.nodes.iter().map(|n| n.name.clone()).collect();
         match f {
             "start-partition" => {
-                let t = Topology::ALL[self.rng.below(Topology::ALL.len() as u64) as usize];
-                let rng = &mut self.rng;
-                let g = grudge::grudge(t, &names, |n| rng.below(n as u64) as usize);
+                // Aimed at primaries, a partition cuts them off from every other node (clients
+                // still reach them); otherwise it takes a random topology.
+                let (t, g) = if self.targets == "primaries" {
+                    let victims = self.victims().await?;
+                    let (cut, rest): (Vec<_>, Vec<_>) =
+                        (0..names.len()).partition(|i| victims.contains(i));
+                    let named = |idx: Vec<usize>| -> Vec<String> {
+                        idx.into_iter().map(|i| names[i].clone()).collect()
+                    };
+                    let (cut, rest) = (named(cut), named(rest));
+                    ("isolate-primaries", grudge::complete(&[cut, rest]))
+                } else {
+                    let t = Topology::ALL[self.rng.below(Topology::ALL.len() as u64) as usize];
+                    let rng = &mut self.rng;
+                    (t.name(), grudge::grudge(t, &names, |n| rng.below(n as u64) as usize))
+                };
                 self.faults
                     .partition(&g, 1.0)
                     .await
@@ -173,7 +186,7 @@ impl Nemesis {
                         ])
                     })
                     .collect();
-                Ok(Value::List(vec![Value::from(t.name()), Value::List(cut)]))
+                Ok(Value::List(vec![Value::from(t), Value::List(cut)]))
             }
             "start-loss" => {
                 let victims = self.minority();
