@@ -203,7 +203,9 @@ pub struct TestArgs {
     /// Seconds between a fault's start and its stop, and between faults (default 10).
     #[arg(long)]
     pub nemesis_interval: Option<f64>,
-    /// Which nodes a fault strikes: one, minority (default), majority, all, primaries.
+    /// Which nodes a fault strikes: one, minority (default), majority, all, primaries. A
+    /// partition aimed at one node or at the primaries cuts exactly those off from the rest;
+    /// otherwise it takes a random topology (isolate-one, halves, majorities-ring, bridge).
     #[arg(long)]
     pub nemesis_targets: Option<String>,
     /// How clock faults are made: process (a preloaded library; the default, and the only one

@@ -157,9 +157,9 @@ impl Nemesis {
         let names: Vec<String> = self.nodes.iter().map(|n| n.name.clone()).collect();
         match f {
             "start-partition" => {
-                // Aimed at primaries, a partition cuts them off from every other node (clients
-                // still reach them); otherwise it takes a random topology.
-                let (t, g) = if self.targets == "primaries" {
+                // Aimed at one node or the primaries, a partition cuts them off from every other
+                // node (clients still reach them); otherwise it takes a random topology.
+                let (t, g) = if self.targets == "primaries" || self.targets == "one" {
                     let victims = self.victims().await?;
                     let (cut, rest): (Vec<_>, Vec<_>) =
                         (0..names.len()).partition(|i| victims.contains(i));
@@ -167,11 +167,19 @@ impl Nemesis {
                         idx.into_iter().map(|i| names[i].clone()).collect()
                     };
                     let (cut, rest) = (named(cut), named(rest));
-                    ("isolate-primaries", grudge::complete(&[cut, rest]))
+                    let name = if self.targets == "one" {
+                        "isolate-one"
+                    } else {
+                        "isolate-primaries"
+                    };
+                    (name, grudge::complete(&[cut, rest]))
                 } else {
                     let t = Topology::ALL[self.rng.below(Topology::ALL.len() as u64) as usize];
                     let rng = &mut self.rng;
-                    (t.name(), grudge::grudge(t, &names, |n| rng.below(n as u64) as usize))
+                    (
+                        t.name(),
+                        grudge::grudge(t, &names, |n| rng.below(n as u64) as usize),
+                    )
                 };
                 self.faults
                     .partition(&g, 1.0)
