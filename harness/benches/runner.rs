@@ -72,6 +72,7 @@ fn main() {
                 seed: 1,
                 routing: Routing::Sticky,
                 nodes: nodes.clone(),
+                support: Default::default(),
             };
             let w: Arc<dyn Workload> = Arc::new(Noop);
             let limited = generator::time_limit(Duration::from_secs(3), w.generator());

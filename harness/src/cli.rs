@@ -193,6 +193,10 @@ pub struct TestArgs {
     /// The store (default ecstore): one of those listed below.
     #[arg(long)]
     pub db: Option<String>,
+    /// A store file (TOML): a store and its client in any language, without Rust (see
+    /// docs/stores.md). Its name becomes the store's.
+    #[arg(long)]
+    pub store: Option<PathBuf>,
     /// register, set, counter, list-append or idempotency (what each store runs is below).
     #[arg(long, short = 'w')]
     pub workload: Option<String>,

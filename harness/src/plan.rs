@@ -4,7 +4,7 @@
 //!
 //! ```toml
 //! name = "ecstore-set"
-//! db = "ecstore"
+//! db = "ecstore"             # or store = "gun/store.toml" (a store file, relative to this file)
 //! workload = "set"
 //! nemesis = ["partition", "clock"]   # or ["none"]
 //! nemesis_interval = 10       # seconds between a fault's start and stop
@@ -45,6 +45,8 @@ pub const TARGETS: &[&str] = &["one", "minority", "majority", "all", "primaries"
 pub struct PlanInputs {
     pub name: Option<String>,
     pub db: Option<String>,
+    /// A store file, relative to the plan file.
+    pub store: Option<PathBuf>,
     pub workload: Option<String>,
     pub nemesis: Option<Vec<String>>,
     pub nemesis_interval: Option<f64>,

@@ -26,6 +26,8 @@ use workloads::generator;
 pub fn run(args: TestArgs, registry: &stores::Registry) -> Result<Exit> {
     // A model misspelt is found before the run, not after it.
     crate::check::options_of(&args.consistency_models)?;
+    let (args, registry) = with_store_file(args, registry)?;
+    let registry = &registry;
     let plan = resolve_plan(&args, registry).map_err(|e| usage(e.to_string()))?;
     let store = registry
         .find(&plan.db)
@@ -60,6 +62,38 @@ pub fn run(args: TestArgs, registry: &stores::Registry) -> Result<Exit> {
     Ok(worst)
 }
 
+/// A store file (`--store`, or the plan's `store`) joins the registry under its own name, and
+/// the run's store is it.
+fn with_store_file(
+    mut args: TestArgs,
+    registry: &stores::Registry,
+) -> Result<(TestArgs, stores::Registry)> {
+    let from_plan = match (&args.store, &args.plan) {
+        (Some(_), _) | (None, None) => None,
+        (None, Some(plan)) => plan::read_plan_file(plan)
+            .map_err(|e| usage(e.to_string()))?
+            .store
+            .map(|s| plan.parent().unwrap_or(std::path::Path::new(".")).join(s)),
+    };
+    let mut registry = registry.clone();
+    let Some(path) = args.store.clone().or(from_plan) else {
+        return Ok((args, registry));
+    };
+    let file = stores::store_file::StoreFile::load(&path).map_err(|e| usage(e.to_string()))?;
+    match &args.db {
+        Some(db) if *db != file.name => {
+            return Err(usage(format!(
+                "--db {db} and the store file {} (store {:?}) name different stores",
+                path.display(),
+                file.name
+            )));
+        }
+        _ => args.db = Some(file.name.clone()),
+    }
+    registry.register(file);
+    Ok((args, registry))
+}
+
 fn worse(a: Exit, b: Exit) -> Exit {
     let rank = |e: Exit| match e {
         Exit::Valid => 0,
@@ -79,6 +113,7 @@ fn resolve_plan(args: &TestArgs, registry: &stores::Registry) -> Result<TestPlan
     let flags = PlanInputs {
         name: args.name.clone(),
         db: args.db.clone(),
+        store: None,
         workload: args.workload.clone(),
         nemesis: args.nemesis.clone(),
         nemesis_interval: args.nemesis_interval,
@@ -198,6 +233,13 @@ async fn run_one(
     };
     let (db, workload, clients) = (opened.db, opened.workload, opened.clients);
     let recorder = Arc::new(Recorder::new(HistoryWriter::create(run_dir.history())?));
+    let support = run::ClientSupport {
+        files: Some(run_dir.path().join("clients")),
+        log: Some({
+            let log = log.clone();
+            Arc::new(move |line: &str| log.line(line))
+        }),
+    };
 
     // Setup.
     log.line(format!("setting up {} on {} nodes", db.name(), nodes.len()));
@@ -240,6 +282,7 @@ async fn run_one(
             seed: plan.seed,
             routing: plan.routing,
             nodes: nodes.clone(),
+            support: support.clone(),
         };
         let nemesis_task = faulting.then(|| {
             let mut nemesis = crate::nemesis::Nemesis::new(
@@ -345,6 +388,7 @@ async fn run_one(
             bound: plan.final_read_bound,
             op_timeout: plan.op_timeout,
             pause: Duration::from_millis(500),
+            support: support.clone(),
         };
         match run::final_phase(
             &phase,

@@ -129,6 +129,7 @@ fn phase(concurrency: usize) -> MainPhase {
         seed: 1,
         routing: Routing::Sticky,
         nodes: nodes(2),
+        support: Default::default(),
     }
 }
 
@@ -243,6 +244,7 @@ async fn a_failed_worker_stops_the_main_phase_and_the_final_phase_still_runs() {
         bound: Duration::from_secs(5),
         op_timeout: Duration::from_secs(1),
         pause: Duration::from_millis(50),
+        support: Default::default(),
     };
     let report = run::final_phase(&fp, w.clone(), w.clone(), rec.clone(), healed)
         .await
@@ -281,6 +283,7 @@ async fn final_reads_that_never_agree_give_up_at_the_bound_and_say_where() {
         bound: Duration::from_millis(300),
         op_timeout: Duration::from_secs(1),
         pause: Duration::from_millis(50),
+        support: Default::default(),
     };
     let report = run::final_phase(&fp, w.clone(), w, rec.clone(), rec.now())
         .await

@@ -12,6 +12,8 @@ pub mod ecstore;
 pub mod etcd;
 mod packages;
 pub mod redis;
+pub mod stdio;
+pub mod store_file;
 
 use control::Db;
 use control::db::ProcessEnv;

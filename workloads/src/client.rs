@@ -95,6 +95,40 @@ pub trait Workload: Send + Sync {
 /// `timeout`. A closure is a `Clients` too.
 pub trait Clients: Send + Sync {
     fn client(&self, node: &Node, timeout: Duration) -> Box<dyn Client>;
+
+    /// A client for one process of the run; the runner calls this. Clients that need more than
+    /// the node (a client program of their own, told its process number and every node) say so
+    /// here; the rest keep the default.
+    fn open(&self, ctx: &ClientCtx<'_>) -> Box<dyn Client> {
+        self.client(ctx.node, ctx.timeout)
+    }
+}
+
+/// What the runner knows when it makes a client.
+#[derive(Clone)]
+pub struct ClientCtx<'a> {
+    pub node: &'a Node,
+    /// Every node of the test.
+    pub nodes: &'a [Node],
+    /// The process the client serves (a new one after every `info`).
+    pub process: u64,
+    pub timeout: Duration,
+    /// Where a client may keep files of its own: the run directory's `clients/`.
+    pub files: Option<&'a std::path::Path>,
+    /// The run's log (`rift.log`), for what a client must report.
+    pub log: Option<&'a RunLogFn>,
+}
+
+/// A line for the run's log.
+pub type RunLogFn = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
+
+impl std::fmt::Debug for ClientCtx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientCtx")
+            .field("node", &self.node.name)
+            .field("process", &self.process)
+            .finish()
+    }
 }
 
 impl<F> Clients for F

@@ -10,7 +10,7 @@ pub mod client;
 pub mod generator;
 pub mod standard;
 
-pub use client::{Client, Clients, Completion, Workload};
+pub use client::{Client, ClientCtx, Clients, Completion, RunLogFn, Workload};
 
 /// A workload as `rift` names it, with the checkers that judge its histories.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -17,6 +17,7 @@ pub struct FinalPhase {
     pub op_timeout: Duration,
     /// Between rounds that did not agree.
     pub pause: Duration,
+    pub support: super::ClientSupport,
 }
 
 /// What the final phase found (written into results.json).
@@ -63,10 +64,11 @@ pub async fn final_phase(
                 recorder.clone(),
             );
             let timeout = phase.op_timeout;
+            let (support, all) = (phase.support.clone(), phase.nodes.clone());
             tasks.push(tokio::spawn(async move {
                 let me = Process::Client(process);
                 let name = Sym::from(node.name.as_str());
-                let mut client = clients.client(&node, timeout);
+                let mut client = clients.open(&support.ctx(&node, &all, process, timeout));
                 let mut answers = Vec::new();
                 for read in &reads {
                     recorder

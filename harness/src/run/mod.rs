@@ -7,4 +7,4 @@ mod workers;
 
 pub use final_phase::{FinalPhase, FinalReport, final_phase};
 pub use recorder::Recorder;
-pub use workers::{MainPhase, Routing, run_workers};
+pub use workers::{ClientSupport, MainPhase, Routing, run_workers};

@@ -30,6 +30,44 @@ pub struct MainPhase {
     pub seed: u64,
     pub routing: Routing,
     pub nodes: Vec<Node>,
+    pub support: ClientSupport,
+}
+
+/// What the run offers clients beyond their node: a directory for their own files and the run's
+/// log (see [`workloads::ClientCtx`]).
+#[derive(Clone, Default)]
+pub struct ClientSupport {
+    pub files: Option<std::path::PathBuf>,
+    pub log: Option<workloads::RunLogFn>,
+}
+
+impl std::fmt::Debug for ClientSupport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientSupport")
+            .field("files", &self.files)
+            .field("log", &self.log.is_some())
+            .finish()
+    }
+}
+
+impl ClientSupport {
+    /// The context for a client of `node` serving `process`.
+    pub fn ctx<'a>(
+        &'a self,
+        node: &'a Node,
+        nodes: &'a [Node],
+        process: u64,
+        timeout: Duration,
+    ) -> workloads::ClientCtx<'a> {
+        workloads::ClientCtx {
+            node,
+            nodes,
+            process,
+            timeout,
+            files: self.files.as_deref(),
+            log: self.log.as_ref(),
+        }
+    }
 }
 
 /// The longest a worker sleeps before asking a waiting generator again.
@@ -134,8 +172,13 @@ impl Worker {
             };
             let name = &self.names[node];
             let client = clients[node].get_or_insert_with(|| {
-                self.clients
-                    .client(&self.phase.nodes[node], self.phase.op_timeout)
+                let phase = &self.phase;
+                self.clients.open(&phase.support.ctx(
+                    &phase.nodes[node],
+                    &phase.nodes,
+                    process,
+                    phase.op_timeout,
+                ))
             });
             self.recorder
                 .record(
