@@ -66,7 +66,12 @@ impl Harness {
     }
 
     /// Runs `ops` adds through one client; the kinds of their completions and how long each took.
-    fn run(&self, body: &str, ops: usize, timeout: Duration) -> Vec<(OpType, Option<String>, Duration)> {
+    fn run(
+        &self,
+        body: &str,
+        ops: usize,
+        timeout: Duration,
+    ) -> Vec<(OpType, Option<String>, Duration)> {
         let clients = self.clients(body);
         let rt = tokio::runtime::Runtime::new().unwrap();
         let files = self.dir.path().join("clients");
@@ -116,10 +121,15 @@ fn a_client_that_hangs_is_info_after_the_timeout_and_its_process_group_is_killed
     assert!(done[2].2 >= T && done[2].2 < T * 3, "{:?}", done[2].2);
     // The client's child (in its process group) is gone too.
     std::thread::sleep(Duration::from_millis(100));
-    let pid: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     assert!(
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_err()
-            || std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z ")),
+            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| s.contains(") Z ")),
         "the client's sleep {pid} survived"
     );
 }
@@ -130,8 +140,19 @@ fn a_client_that_exits_mid_operation_is_info_and_a_new_client_works() {
     let done = h.run(&script(1, "exit 3"), 2, T);
     assert_eq!(done[0].0, OpType::Ok);
     assert_eq!(done[1].0, OpType::Info);
-    assert!(done[1].1.as_deref().unwrap().contains("exited mid-operation"), "{done:?}");
-    assert!(h.logged().contains("exited with operation 2 in flight"), "{}", h.logged());
+    assert!(
+        done[1]
+            .1
+            .as_deref()
+            .unwrap()
+            .contains("exited mid-operation"),
+        "{done:?}"
+    );
+    assert!(
+        h.logged().contains("exited with operation 2 in flight"),
+        "{}",
+        h.logged()
+    );
     // What the runner does after info: a new client, which starts afresh.
     let again = h.run(&script(1, "exit 3"), 1, T);
     assert_eq!(again[0].0, OpType::Ok);
@@ -153,8 +174,18 @@ fn garbage_and_a_wrong_id_are_info_with_the_line_in_the_log() {
 fn a_client_that_never_answers_init_fails_the_operation_it_was_started_for() {
     let h = Harness::new();
     let done = h.run("read init; sleep 300", 1, T);
-    assert_eq!(done[0].0, OpType::Fail, "never sent, so certainly not done: {done:?}");
-    assert!(done[0].1.as_deref().unwrap().contains("did not answer init"));
+    assert_eq!(
+        done[0].0,
+        OpType::Fail,
+        "never sent, so certainly not done: {done:?}"
+    );
+    assert!(
+        done[0]
+            .1
+            .as_deref()
+            .unwrap()
+            .contains("did not answer init")
+    );
     let h = Harness::new();
     let done = h.run("read init; echo '{\"type\":\"hello\"}'", 1, T);
     assert_eq!(done[0].0, OpType::Fail);
@@ -171,7 +202,11 @@ fn a_client_that_never_answers_init_fails_the_operation_it_was_started_for() {
     let mut c = clients.client(&h.node, T);
     let done = rt.block_on(c.invoke(&Invocation::new("add", Value::Int(1))));
     assert_eq!(done.kind, OpType::Fail);
-    assert!(done.error.unwrap().contains("cannot start /no/such/program"));
+    assert!(
+        done.error
+            .unwrap()
+            .contains("cannot start /no/such/program")
+    );
 }
 
 #[test]
@@ -186,6 +221,15 @@ read d; echo '{"type":"info","id":4,"error":"maybe"}'
 "#;
     let done = h.run(body, 4, T);
     let kinds: Vec<OpType> = done.iter().map(|d| d.0).collect();
-    assert_eq!(kinds, [OpType::Fail, OpType::Info, OpType::Fail, OpType::Info]);
-    assert!(done[0].1.as_deref().unwrap().contains("error 20: key does not exist"));
+    assert_eq!(
+        kinds,
+        [OpType::Fail, OpType::Info, OpType::Fail, OpType::Info]
+    );
+    assert!(
+        done[0]
+            .1
+            .as_deref()
+            .unwrap()
+            .contains("error 20: key does not exist")
+    );
 }

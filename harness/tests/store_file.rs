@@ -1,0 +1,136 @@
+//! A store without Rust: GUN (npm `gun`) from examples/gun/store.toml, with its Node client,
+//! through `rift test --store` on a local cluster (root, and Node with npm; CI has both).
+//! GUN resolves conflicts by wall-clock states, so one peer's clock ahead loses later writes
+//! made through the others; without the clock fault, partitions lose none.
+#![allow(clippy::unwrap_used)]
+
+use serde_json::Value as Json;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
+}
+
+/// examples/gun with gun installed and packed, or why not.
+fn gun_prepared() -> Option<PathBuf> {
+    let dir = examples().join("gun");
+    if Command::new("npm").arg("--version").output().is_err() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "the GUN tests must run in CI, but npm is missing"
+        );
+        eprintln!("SKIPPED: needs node and npm (Debian nodejs)");
+        return None;
+    }
+    let out = Command::new("bash")
+        .arg(dir.join("prepare.sh"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "prepare.sh: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(dir)
+}
+
+fn rift(cluster: &control::cluster::Scratch, results: &Path, args: &[&str]) -> (i32, Json, Json) {
+    let out = Command::new(env!("CARGO_BIN_EXE_rift"))
+        .args(["test", "--local", "--cluster-state-dir"])
+        .arg(&cluster.state_dir)
+        .arg("--results-dir")
+        .arg(results)
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let run = std::fs::canonicalize(results.join("latest"))
+        .unwrap_or_else(|e| panic!("no run ({e}): {stderr}"));
+    let read = |f: &str| -> Json {
+        serde_json::from_str(&std::fs::read_to_string(run.join(f)).unwrap()).unwrap()
+    };
+    (
+        out.status.code().unwrap_or(-1),
+        read("results.json"),
+        read("test.json"),
+    )
+}
+
+fn lost_updates(results: &Json) -> u64 {
+    results["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["checker"] == "register")
+        .unwrap()["anomaly_counts"]["lost-update"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+#[test]
+fn gun_loses_later_writes_to_a_peer_whose_clock_is_ahead_and_still_converges() {
+    let Some(gun) = gun_prepared() else { return };
+    let Some(cluster) = control::cluster::Scratch::up("gun1", "10.213.1.0/24", 3) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = gun.join("store.toml").display().to_string();
+    // Seed 42: the clock nemesis bumps n1 21.9 s ahead, from 5 s to 10 s into the run.
+    let (code, results, test) = rift(
+        &cluster,
+        &dir.path().join("skew"),
+        &[
+            "--store",
+            &store,
+            "-w",
+            "register",
+            "--time-limit",
+            "12",
+            "--nemesis",
+            "clock",
+            "--nemesis-targets",
+            "one",
+            "--nemesis-interval",
+            "5",
+            "--seed",
+            "42",
+            "--final-read-bound",
+            "50",
+        ],
+    );
+    assert_eq!(test["plan"]["db"], "gun");
+    let lost = lost_updates(&results);
+    eprintln!("gun, n1 21.9 s ahead: {lost} lost updates");
+    assert!(lost > 0, "{results}");
+    assert_eq!(code, 1);
+    assert_eq!(
+        results["run"]["final_phase"]["agreed"], true,
+        "the peers converge: {}",
+        results["run"]["final_phase"]
+    );
+
+    // Without the clock fault, under partitions: no lost update.
+    let (code, results, _) = rift(
+        &cluster,
+        &dir.path().join("partitions"),
+        &[
+            "--store",
+            &store,
+            "-w",
+            "register",
+            "--time-limit",
+            "12",
+            "--nemesis",
+            "partition",
+            "--nemesis-interval",
+            "3",
+            "--seed",
+            "42",
+            "--final-read-bound",
+            "50",
+        ],
+    );
+    assert_eq!(lost_updates(&results), 0, "{results}");
+    assert_eq!(code, 0, "{results}");
+}
