@@ -134,3 +134,53 @@ fn gun_loses_later_writes_to_a_peer_whose_clock_is_ahead_and_still_converges() {
     assert_eq!(lost_updates(&results), 0, "{results}");
     assert_eq!(code, 0, "{results}");
 }
+
+fn set_lost(results: &Json) -> u64 {
+    results["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["checker"] == "set")
+        .unwrap()["anomaly_counts"]["lost"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_python_client_over_plain_resp_and_the_native_redis_store_reach_the_same_verdicts() {
+    let Some(cluster) = control::cluster::Scratch::up("pyr1", "10.213.2.0/24", 3) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = examples()
+        .join("redis-python/store.toml")
+        .display()
+        .to_string();
+    let cut = [
+        "-w",
+        "set",
+        "--time-limit",
+        "14",
+        "--nemesis",
+        "partition",
+        "--nemesis-targets",
+        "primaries",
+        "--nemesis-interval",
+        "6",
+    ];
+    let mut seen = Vec::new();
+    for round in 0..3 {
+        for (how, store_args) in [
+            ("python", vec!["--store", &store]),
+            ("native", vec!["--db", "redis"]),
+        ] {
+            let args: Vec<&str> = store_args.iter().copied().chain(cut).collect();
+            let (code, results, _) =
+                rift(&cluster, &dir.path().join(format!("{how}-{round}")), &args);
+            let lost = set_lost(&results);
+            seen.push(format!("{how} {round}: exit {code}, {lost} lost"));
+            assert!(lost > 0 && code == 1, "{how}, round {round}: {results}");
+        }
+    }
+    eprintln!("{}", seen.join("; "));
+}

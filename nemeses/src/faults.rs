@@ -395,7 +395,7 @@ impl Faults {
             };
             for pid_file in &faults.paused {
                 let script = format!(
-                    "p=$(cat {} 2>/dev/null) && kill -CONT -- \"-$p\" 2>/dev/null; kill -CONT \"$p\" 2>/dev/null; true",
+                    "p=$(cat {} 2>/dev/null) && kill -CONT \"-$p\" 2>/dev/null; kill -CONT \"$p\" 2>/dev/null; true",
                     quote(pid_file)
                 );
                 if let Err(e) = remote.run(&Cmd::script(script).sudo()).await {

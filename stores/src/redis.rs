@@ -43,6 +43,9 @@ pub struct RedisDb {
     pub env: ProcessEnv,
     /// Sentinel's `down-after-milliseconds`: how long a primary may be silent before failover.
     pub down_after_ms: u64,
+    /// How many nodes the group has, once set up: a Sentinel is ready only when it knows every
+    /// replica and every other Sentinel (else a failover finds "no good replica").
+    group: std::sync::OnceLock<usize>,
 }
 
 impl Default for RedisDb {
@@ -50,6 +53,7 @@ impl Default for RedisDb {
         RedisDb {
             env: ProcessEnv::default(),
             down_after_ms: 2000,
+            group: std::sync::OnceLock::new(),
         }
     }
 }
@@ -150,6 +154,7 @@ impl Db for RedisDb {
         nodes: &'a [Node],
     ) -> BoxFuture<'a, Result<(), RemoteError>> {
         Box::pin(async move {
+            let _ = self.group.set(nodes.len());
             packages::ensure(
                 node,
                 &[
@@ -221,7 +226,7 @@ impl Db for RedisDb {
         Box::pin(async move {
             let n = node.node();
             let t = Duration::from_secs(1);
-            // The server answers and, as a replica, is attached; its Sentinel answers.
+            // The server answers and, as a replica, is attached; its Sentinel knows the group.
             let server_ok = match connect(&n.host, PORT, t).await {
                 Ok(mut c) => redis::cmd("INFO")
                     .arg("replication")
@@ -232,11 +237,23 @@ impl Db for RedisDb {
                     }),
                 Err(_) => false,
             };
+            let others = self.group.get().map_or(0, |n| n.saturating_sub(1));
             let sentinel_ok = match connect(&n.host, SENTINEL_PORT, t).await {
-                Ok(mut c) => redis::cmd("PING")
-                    .query_async::<String>(&mut c)
+                Ok(mut c) => redis::cmd("SENTINEL")
+                    .arg("master")
+                    .arg(MASTER_NAME)
+                    .query_async::<Vec<String>>(&mut c)
                     .await
-                    .is_ok(),
+                    .is_ok_and(|fields| {
+                        let field = |name: &str| -> usize {
+                            fields
+                                .chunks(2)
+                                .find(|kv| kv[0] == name)
+                                .and_then(|kv| kv.get(1)?.parse().ok())
+                                .unwrap_or(0)
+                        };
+                        field("num-slaves") >= others && field("num-other-sentinels") >= others
+                    }),
                 Err(_) => false,
             };
             if server_ok && sentinel_ok {

@@ -115,6 +115,8 @@ pub struct GenericDb {
     pub env: ProcessEnv,
     /// The store file's folder (where `primaries` runs).
     pub folder: PathBuf,
+    /// Every node of the test, once set up (what `ready` renders `{nodes}` and `{peers}` with).
+    pub nodes: std::sync::OnceLock<Vec<Node>>,
 }
 
 impl StoreFile {
@@ -241,6 +243,7 @@ impl StoreFile {
             primaries: optional("db.primaries", &db.primaries)?,
             env: ProcessEnv::default(),
             folder: folder.clone(),
+            nodes: std::sync::OnceLock::new(),
         };
         let client = raw.client.into_inner();
         let command = client.command.get_ref().clone();
@@ -403,7 +406,7 @@ impl GenericDb {
     async fn signal_group(&self, node: &dyn Remote, signal: &str) -> Result<(), RemoteError> {
         let pid = self.daemon(node.node()).pid_file();
         node.run(&Cmd::script(format!(
-            "p=$(cat {pid} 2>/dev/null) || exit 0; kill -{signal} -- \"-$p\" 2>/dev/null || kill -{signal} \"$p\" 2>/dev/null; true",
+            "p=$(cat {pid} 2>/dev/null) || exit 0; kill -{signal} \"-$p\" 2>/dev/null || kill -{signal} \"$p\" 2>/dev/null; true",
             pid = control::shell::quote(&pid)
         )))
         .await
@@ -429,6 +432,7 @@ impl Db for GenericDb {
         nodes: &'a [Node],
     ) -> BoxFuture<'a, Result<(), RemoteError>> {
         Box::pin(async move {
+            let _ = self.nodes.set(nodes.to_vec());
             let dir = self.dir(node.node());
             node.run(&Cmd::new("mkdir").args(["-p", &dir])).await?;
             for f in &self.upload {
@@ -509,7 +513,9 @@ impl Db for GenericDb {
 
     fn ready<'a>(&'a self, node: &'a dyn Remote) -> BoxFuture<'a, Result<bool, RemoteError>> {
         Box::pin(async move {
-            let out = self.run(node, &self.ready, &[node.node().clone()]).await?;
+            let alone = [node.node().clone()];
+            let nodes = self.nodes.get().map_or(&alone[..], Vec::as_slice);
+            let out = self.run(node, &self.ready, nodes).await?;
             if out.success() {
                 return Ok(true);
             }
