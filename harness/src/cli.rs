@@ -35,6 +35,31 @@ pub enum Command {
     /// Render a run's reports again (report.html, summary.md, junit.xml) from results.json and
     /// the history.
     Report(ReportArgs),
+    /// Start something new from a skeleton that already works.
+    #[command(subcommand)]
+    New(NewCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NewCommand {
+    /// A store file and a client in Node or Python, passing `rift test` against a stub store
+    /// until you replace it with yours.
+    Store {
+        /// The store's name (lowercase letters, digits, dashes); also the folder made.
+        name: String,
+        /// The client's language.
+        #[arg(long, value_enum, default_value = "python")]
+        lang: NewLang,
+        /// Where the folder is made.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum NewLang {
+    Node,
+    Python,
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,7 @@ mod exec;
 mod exit;
 mod heal_cmd;
 mod nemesis;
+mod new_cmd;
 mod nodes;
 pub mod plan;
 mod report_cmd;
@@ -64,6 +65,7 @@ fn run(cli: cli::Cli, registry: &stores::Registry) -> Exit {
         cli::Command::Demo(args) => demo::run(args, registry),
         cli::Command::Serve(args) => serve::run(args),
         cli::Command::Report(args) => report_cmd::run(args),
+        cli::Command::New(command) => new_cmd::run(command),
     };
     outcome.unwrap_or_else(|e| {
         eprintln!("rift: error: {e:#}");

@@ -184,3 +184,62 @@ fn a_python_client_over_plain_resp_and_the_native_redis_store_reach_the_same_ver
     }
     eprintln!("{}", seen.join("; "));
 }
+
+#[test]
+fn rift_new_store_writes_a_skeleton_that_passes_rift_test_in_node_and_python() {
+    let Some(cluster) = control::cluster::Scratch::up("new1", "10.213.3.0/24", 3) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for lang in ["python", "node"] {
+        let name = format!("my-{lang}-store");
+        let out = Command::new(env!("CARGO_BIN_EXE_rift"))
+            .args(["new", "store", &name, "--lang", lang, "--dir"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("rift test --local --store"));
+        let store = dir
+            .path()
+            .join(&name)
+            .join("store.toml")
+            .display()
+            .to_string();
+        for workload in ["set", "register"] {
+            let (code, results, test) = rift(
+                &cluster,
+                &dir.path().join(format!("results-{lang}-{workload}")),
+                &[
+                    "--store",
+                    &store,
+                    "-w",
+                    workload,
+                    "--time-limit",
+                    "4",
+                    "--nemesis",
+                    "partition",
+                    "--nemesis-interval",
+                    "1",
+                ],
+            );
+            assert_eq!(test["plan"]["db"], name.as_str());
+            assert_eq!(
+                (code, &results["valid"]),
+                (0, &Json::Bool(true)),
+                "{lang} {workload}: {results}"
+            );
+        }
+        // Made twice: refused, the first left as it was.
+        let again = Command::new(env!("CARGO_BIN_EXE_rift"))
+            .args(["new", "store", &name, "--lang", lang, "--dir"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(again.status.code(), Some(254));
+    }
+}
