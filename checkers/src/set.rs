@@ -4,7 +4,8 @@
 //! (Jepsen's independent keys). Every element is judged on its own:
 //! - `lost`: its add was acknowledged, yet a node's last final read (after every fault was healed
 //!   and the replicas had time to agree) lacks it; without final reads, the last read of the
-//!   history stands in for them.
+//!   history stands in for them. Only an element acknowledged before a read began can be
+//!   missing from it: one acknowledged later is `never-read` when no read followed.
 //! - `stale`: a read invoked after its add was acknowledged lacks it, though it is not lost.
 //!   Final reads do not count: they read one replica each while the replicas converge, and how
 //!   long that takes is the convergence checker's business.
@@ -42,16 +43,25 @@ struct Element {
     stale_read: u64,
 }
 
+/// A read that decides what is lost: only elements acknowledged before it began can be
+/// missing from it.
+#[derive(Debug)]
+struct JudgedRead {
+    index: u64,
+    invoked: u64,
+    held: FxHashSet<i64>,
+}
+
 #[derive(Debug, Default)]
 struct KeyState {
     ids: FxHashMap<i64, u32>,
     elements: Vec<Element>,
     /// Element ids in the order their adds were acknowledged.
     acked: Vec<u32>,
-    /// Per node, the last final read: (index, what it held).
-    last_final: BTreeMap<Option<Sym>, (u64, FxHashSet<i64>)>,
+    /// Per node, the last final read.
+    last_final: BTreeMap<Option<Sym>, JudgedRead>,
     /// The last read of the history that was not a final read.
-    last_read: Option<(u64, FxHashSet<i64>)>,
+    last_read: Option<JudgedRead>,
     /// Index of the last read invoked.
     last_read_invoke: Option<u64>,
 }
@@ -140,12 +150,17 @@ impl SetChecker {
                 }
             }
         }
+        let judged = JudgedRead {
+            index: op.index,
+            invoked: invoke_index,
+            held: set,
+        };
         if op.is_final {
-            state.last_final.insert(op.node.clone(), (op.index, set));
+            state.last_final.insert(op.node.clone(), judged);
             self.scratch = FxHashSet::default();
         } else {
-            self.scratch = match state.last_read.replace((op.index, set)) {
-                Some((_, old)) => old,
+            self.scratch = match state.last_read.replace(judged) {
+                Some(old) => old.held,
                 None => FxHashSet::default(),
             };
         }
@@ -236,7 +251,7 @@ impl Checker for SetChecker {
             // What is judged lost: each node's last final read (the final phase reads until
             // the replicas agree, so earlier rounds may still be catching up); without final
             // reads, the last read of the history.
-            let judged: Vec<&(u64, FxHashSet<i64>)> = if any_final {
+            let judged: Vec<&JudgedRead> = if any_final {
                 state.last_final.values().collect()
             } else {
                 state.last_read.iter().collect()
@@ -253,8 +268,9 @@ impl Checker for SetChecker {
                 acked += 1;
                 let x = e.x;
                 let (add, ack) = (e.add_invoke, e.ack_index);
-                if let Some((read, _)) = judged.iter().rev().find(|(_, held)| !held.contains(&x)) {
-                    let read = *read;
+                let lacks = |r: &&&JudgedRead| r.invoked > ack && !r.held.contains(&x);
+                if let Some(read) = judged.iter().rev().find(lacks) {
+                    let read = read.index;
                     findings.note("lost", vec![add, ack, read], || {
                         format!(
                             "Element {x}{label} was added (op {add}) and the add was acknowledged \
@@ -353,6 +369,26 @@ mod tests {
         assert_eq!(r.figures["acknowledged"], json!(2));
         // Element 1 acked at t=10, on n2 first at t=70: 60 ns.
         assert_eq!(r.figures["visibility-ms"]["1"], json!(0.00006));
+    }
+
+    #[test]
+    fn without_final_reads_an_add_acknowledged_after_the_last_read_began_is_not_lost() {
+        // Jepsen-style: no final reads, no nodes. The last read began before add 1 was
+        // acknowledged (here, before it was even invoked), so it says nothing of 1; add 2 was
+        // acknowledged before it began, and it lacks 2: that one is lost.
+        let mut ops = Vec::new();
+        ops.extend(add(0, 2));
+        ops.extend([(1, Invoke, "read", Value::Nil, "", false)]);
+        ops.extend(add(0, 1));
+        ops.extend([(1, Ok, "read", set(&[]), "", false)]);
+        let r = run(&h(&ops));
+        assert_eq!(r.anomaly_counts.get("lost"), Some(&1), "{}", r.summary);
+        assert!(
+            r.anomalies[0].explanation.contains("Element 2"),
+            "{:?}",
+            r.anomalies
+        );
+        assert_eq!(r.figures["never-read"], 1);
     }
 
     #[test]

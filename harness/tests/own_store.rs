@@ -103,13 +103,13 @@ impl Client for MemClient {
 }
 
 impl Store for MemStore {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "memstore"
     }
-    fn about(&self) -> &'static str {
+    fn about(&self) -> &str {
         "a set in the test's memory"
     }
-    fn workloads(&self) -> &'static [&'static str] {
+    fn workloads(&self) -> &[&'static str] {
         &["set"]
     }
     fn check_flags(&self, flags: &[String]) -> Result<(), String> {

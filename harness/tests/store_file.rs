@@ -110,19 +110,23 @@ fn gun_loses_later_writes_to_a_peer_whose_clock_is_ahead_and_still_converges() {
         results["run"]["final_phase"]
     );
 
-    // Without the clock fault, under partitions: no lost update.
-    let (code, results, _) = rift(
+    // Without the clock fault, under partitions: no lost update. This time from a plan file
+    // that names the store file.
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(
+        &plan,
+        format!("store = {store:?}\nworkload = \"register\"\nnemesis = [\"partition\"]\n"),
+    )
+    .unwrap();
+    let plan = plan.display().to_string();
+    let (code, results, test) = rift(
         &cluster,
         &dir.path().join("partitions"),
         &[
-            "--store",
-            &store,
-            "-w",
-            "register",
+            "--plan",
+            &plan,
             "--time-limit",
             "12",
-            "--nemesis",
-            "partition",
             "--nemesis-interval",
             "3",
             "--seed",
@@ -131,6 +135,7 @@ fn gun_loses_later_writes_to_a_peer_whose_clock_is_ahead_and_still_converges() {
             "50",
         ],
     );
+    assert_eq!(test["plan"]["db"], "gun");
     assert_eq!(lost_updates(&results), 0, "{results}");
     assert_eq!(code, 0, "{results}");
 }

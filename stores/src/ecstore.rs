@@ -464,13 +464,13 @@ mod tests {
 pub struct Ecstore;
 
 impl crate::Store for Ecstore {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "ecstore"
     }
-    fn about(&self) -> &'static str {
+    fn about(&self) -> &str {
         "rift's demo store: Dynamo-style, eventually consistent, its flaws are --db-flags"
     }
-    fn workloads(&self) -> &'static [&'static str] {
+    fn workloads(&self) -> &[&'static str] {
         WORKLOADS
     }
     fn check_flags(&self, _flags: &[String]) -> Result<(), String> {

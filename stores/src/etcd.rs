@@ -553,13 +553,13 @@ pub fn clients(workload: &str, db: &EtcdDb) -> Option<Arc<dyn Clients>> {
 pub struct Etcd;
 
 impl crate::Store for Etcd {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "etcd"
     }
-    fn about(&self) -> &'static str {
+    fn about(&self) -> &str {
         "etcd 3.4 (Debian etcd-server): Raft, linearizable by default; --db-flag serializable-reads"
     }
-    fn workloads(&self) -> &'static [&'static str] {
+    fn workloads(&self) -> &[&'static str] {
         WORKLOADS
     }
     fn has_primaries(&self) -> bool {

@@ -49,11 +49,11 @@ impl std::fmt::Debug for Opened {
 /// A store rift can test.
 pub trait Store: Send + Sync {
     /// The name `--db` selects it by.
-    fn name(&self) -> &'static str;
+    fn name(&self) -> &str;
     /// One line for `--help`.
-    fn about(&self) -> &'static str;
+    fn about(&self) -> &str;
     /// The workloads its clients perform.
-    fn workloads(&self) -> &'static [&'static str];
+    fn workloads(&self) -> &[&'static str];
     /// Whether it has primaries (so `--nemesis-targets primaries` means something).
     fn has_primaries(&self) -> bool {
         false
@@ -97,7 +97,7 @@ impl Registry {
         self.stores.iter().find(|s| s.name() == name)
     }
 
-    pub fn names(&self) -> Vec<&'static str> {
+    pub fn names(&self) -> Vec<&str> {
         self.stores.iter().map(|s| s.name()).collect()
     }
 

@@ -532,13 +532,13 @@ pub fn clients(workload: &str) -> Option<Arc<dyn Clients>> {
 pub struct Redis;
 
 impl crate::Store for Redis {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "redis"
     }
-    fn about(&self) -> &'static str {
+    fn about(&self) -> &str {
         "Redis with Sentinel (Debian redis-server, redis-sentinel): asynchronous replication, failover"
     }
-    fn workloads(&self) -> &'static [&'static str] {
+    fn workloads(&self) -> &[&'static str] {
         WORKLOADS
     }
     fn has_primaries(&self) -> bool {

@@ -82,6 +82,8 @@ pub struct StoreFile {
     pub client: ClientSpec,
     /// The workloads its client performs.
     pub workloads: Vec<&'static str>,
+    /// For `--help`.
+    pub about: String,
 }
 
 /// A store-file error: where, and what.
@@ -98,6 +100,8 @@ pub struct StoreFileError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct GenericDb {
     pub name: String,
+    /// The name as `Db::name` gives it (made once per store file read).
+    static_name: &'static str,
     /// Files on the controller, copied into `{workdir}`.
     pub upload: Vec<PathBuf>,
     pub install: Option<Vec<String>>,
@@ -228,6 +232,7 @@ impl StoreFile {
         };
         let generic = GenericDb {
             name: name.clone(),
+            static_name: Box::leak(name.clone().into_boxed_str()),
             upload,
             install: optional("db.install", &db.install)?,
             start: check("db.start", &db.start)?,
@@ -295,6 +300,7 @@ impl StoreFile {
                 options,
             },
             workloads,
+            about: format!("from the store file {}", path.display()),
         })
     }
 }
@@ -422,8 +428,7 @@ impl GenericDb {
 
 impl Db for GenericDb {
     fn name(&self) -> &'static str {
-        // A store file's name lives as long as the run; leaked once per store opened.
-        Box::leak(self.name.clone().into_boxed_str())
+        self.static_name
     }
 
     fn setup<'a>(
@@ -567,14 +572,14 @@ impl Db for GenericDb {
 }
 
 impl crate::Store for StoreFile {
-    fn name(&self) -> &'static str {
-        Box::leak(self.name.clone().into_boxed_str())
+    fn name(&self) -> &str {
+        &self.name
     }
-    fn about(&self) -> &'static str {
-        Box::leak(format!("from the store file {}", self.path.display()).into_boxed_str())
+    fn about(&self) -> &str {
+        &self.about
     }
-    fn workloads(&self) -> &'static [&'static str] {
-        Box::leak(self.workloads.clone().into_boxed_slice())
+    fn workloads(&self) -> &[&'static str] {
+        &self.workloads
     }
     fn has_primaries(&self) -> bool {
         self.db.primaries.is_some()
