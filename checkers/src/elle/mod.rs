@@ -593,6 +593,35 @@ impl Elle {
             writers.push(here);
         }
         self.longest = longest;
+        // Elle's rule for appends no read showed: each comes after the last element of its
+        // key's longest read (after the initial state when nothing was read), in no known order
+        // among themselves. Only committed ones: an indeterminate append nobody saw may never
+        // have happened.
+        let mut unobserved: Vec<Vec<u32>> = vec![Vec::new(); writers.len()];
+        for &(key, tag, _) in &self.writes {
+            let (w, _) = untag(tag);
+            if tag & IN_ORDER == 0 && self.status(w) == Status::Ok {
+                let list = &mut unobserved[key as usize];
+                if list.last() != Some(&w) {
+                    list.push(w);
+                }
+            }
+        }
+        for (key, after) in unobserved.iter_mut().enumerate() {
+            after.sort_unstable();
+            after.dedup();
+            let last = writers[key]
+                .iter()
+                .rev()
+                .find(|&&tag| tag != NO_WRITER)
+                .map(|&tag| untag(tag).0)
+                .filter(|&w| self.status(w) != Status::Fail);
+            if let Some(last) = last {
+                for &w in after.iter().filter(|&&w| w != last) {
+                    edges.push(graph::pack(last, w, WW));
+                }
+            }
+        }
         for t in 0..self.txns.len() as u32 {
             if self.status(t) != Status::Ok {
                 continue;
@@ -654,6 +683,13 @@ impl Elle {
                     && self.status(w) != Status::Fail
                 {
                     edges.push(graph::pack(t, w, RW));
+                }
+                // A read of the whole order (or of the initial state, when nothing was read)
+                // precedes every append no read showed.
+                if len == order_len {
+                    for &w in unobserved[key as usize].iter().filter(|&&w| w != t) {
+                        edges.push(graph::pack(t, w, RW));
+                    }
                 }
             }
         }

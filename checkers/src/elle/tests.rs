@@ -174,6 +174,50 @@ fn write_skew_is_g2_item_valid_under_snapshot_isolation_not_serializable() {
 }
 
 #[test]
+fn write_skew_with_appends_no_read_shows_is_still_g2_item() {
+    // Elle's rule: an append no read observed follows its key's longest read (here the initial
+    // state), so both empty reads anti-depend on the other transaction's append.
+    let mut h = H::default();
+    h.invoke(0, "r x; r y; a x 1").invoke(1, "r x; r y; a y 1");
+    h.ok(0, "r x; r y; a x 1").ok(1, "r x; r y; a y 1");
+    let ser = h.lists(&["serializable"]);
+    assert!(
+        found(&ser, "G2-item"),
+        "{} {:?}",
+        ser.summary,
+        ser.anomalies
+    );
+    assert_eq!(ser.valid, Validity::False);
+    assert_eq!(h.lists(&["snapshot-isolation"]).valid, Validity::True);
+}
+
+#[test]
+fn a_stale_read_of_the_last_observed_state_is_found_when_the_next_append_is_never_read() {
+    // T0 appends 1 (read back by T1), T2 appends 2 and commits; T3, begun after T2 committed,
+    // still reads [1]. Nobody ever reads 2: without Elle's rule the stale read goes unseen.
+    let mut h = H::default();
+    h.txn(0, "a x 1")
+        .txn(1, "r x 1")
+        .txn(2, "a x 2")
+        .txn(3, "r x 1");
+    let r = h.lists(STRICT);
+    assert_eq!(r.valid, Validity::False, "{} {:?}", r.summary, r.anomalies);
+    assert!(
+        r.anomaly_counts.keys().any(|k| k.ends_with("-realtime")),
+        "{:?}",
+        r.anomaly_counts
+    );
+    assert_eq!(h.lists(&["serializable"]).valid, Validity::True);
+    // An indeterminate append nobody saw may never have happened: no edge, no anomaly.
+    let mut h = H::default();
+    h.txn(0, "a x 1")
+        .txn(1, "r x 1")
+        .info(2, "a x 2")
+        .txn(3, "r x 1");
+    assert_eq!(h.lists(STRICT).valid, Validity::True);
+}
+
+#[test]
 fn g_single_read_skew() {
     // T0 reads x before T1's append but sees T1's append to y.
     let mut h = H::default();
