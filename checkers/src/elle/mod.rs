@@ -824,11 +824,23 @@ impl Elle {
         for key in keys {
             let writes = &mut by_key.get_mut(&key).map(std::mem::take).unwrap_or_default();
             writes.sort_unstable();
+            // From each place on, the earliest completion of a write invoked there or later.
+            let mut earliest_done = vec![u64::MAX; writes.len() + 1];
+            for i in (0..writes.len()).rev() {
+                earliest_done[i] = earliest_done[i + 1].min(writes[i].1);
+            }
             for &(_, complete, by, v) in writes.iter() {
-                // The first write begun after this one completed.
+                // The writes begun after this one completed...
                 let first = writes.partition_point(|w| w.0 <= complete);
-                if realtime && let Some(&(_, _, _, w)) = writes.get(first) {
-                    out.push((key, v, w));
+                if realtime {
+                    // ...that no other of them precedes: each is a next version in real time.
+                    // (Only the first of them would miss a later write that overlapped a
+                    // slow one and completed before a stale read began.)
+                    let bound = earliest_done[first];
+                    let end = writes.partition_point(|w| w.0 <= bound);
+                    for &(_, _, _, w) in &writes[first..end.max(first)] {
+                        out.push((key, v, w));
+                    }
                 }
                 if process && let Some(&(_, _, _, w)) = writes[first..].iter().find(|w| w.2 == by) {
                     out.push((key, v, w));

@@ -218,6 +218,30 @@ fn a_stale_read_of_the_last_observed_state_is_found_when_the_next_append_is_neve
 }
 
 #[test]
+fn a_write_overlapping_a_slow_one_still_makes_a_later_read_of_the_old_value_stale() {
+    // w1 completes; w2 is invoked and stays open; w3 is invoked and completes; then a read of
+    // 1 begins. w3 followed w1 in real time and completed before the read: the read is stale.
+    let mut h = H::default();
+    h.reg(0, "w x 1");
+    h.push(1, OpType::Invoke, reg_mops("w x 2", true));
+    h.reg(2, "w x 3");
+    h.reg(3, "r x 1");
+    h.push(1, OpType::Ok, reg_mops("w x 2", false));
+    let r = h.check(Flavor::RwRegister, STRICT);
+    assert_eq!(r.valid, Validity::False, "{} {:?}", r.summary, r.anomalies);
+    assert!(
+        r.anomaly_counts.keys().any(|k| k.ends_with("-realtime")),
+        "{:?}",
+        r.anomaly_counts
+    );
+    // Without the real-time promise, reading the old value is allowed.
+    assert_eq!(
+        h.check(Flavor::RwRegister, &["serializable"]).valid,
+        Validity::True
+    );
+}
+
+#[test]
 fn g_single_read_skew() {
     // T0 reads x before T1's append but sees T1's append to y.
     let mut h = H::default();
