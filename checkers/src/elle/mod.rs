@@ -364,6 +364,32 @@ impl Elle {
             Flavor::RwRegister => {
                 let read = if v.is_nil() { Some(NIL) } else { v.as_int() };
                 let Some(read) = read else { return NIL };
+                // Two reads of one key in one transaction, with no write of its own between,
+                // must agree.
+                let earlier = before.iter().rev().find(|m| m.1 == key);
+                if let Some((READ, _, _, Some(first))) = earlier {
+                    let first_read = if first.is_nil() {
+                        Some(NIL)
+                    } else {
+                        first.as_int()
+                    };
+                    if first_read.is_some_and(|f| f != read) {
+                        let show = |x: i64| {
+                            if x == NIL {
+                                "nil".to_owned()
+                            } else {
+                                x.to_string()
+                            }
+                        };
+                        let was = show(first_read.unwrap_or(NIL));
+                        self.findings.note("internal", vec![index], || {
+                            format!(
+                                "Transaction op {index} read key {label} as {was} and then as                                  {}, with no write of its own between: reads within a                                  transaction must agree.",
+                                show(read)
+                            )
+                        });
+                    }
+                }
                 if let Some(&mine) = own_before.last()
                     && mine != read
                 {
@@ -712,10 +738,16 @@ impl Elle {
                 if m.value == NIL {
                     continue;
                 }
+                let label = key_text(self.keys.value(m.key));
                 let Some((w, intermediate)) = self.writer_of(m.key, m.value) else {
+                    let x = m.value;
+                    self.findings.note("garbage-read", vec![done], || {
+                        format!(
+                            "Transaction op {done} read {x} from key {label}, a value no                              transaction ever wrote there."
+                        )
+                    });
                     continue;
                 };
-                let label = key_text(self.keys.value(m.key));
                 let (wd, x) = (self.txns[w as usize].complete, m.value);
                 if self.status(w) == Status::Fail {
                     self.findings.note("G1a", vec![wd, done], || {

@@ -46,9 +46,8 @@ pub const MODELS: &[(&str, &[&str])] = &[
 /// The weakest models that prohibit an anomaly kind (everything stronger prohibits it too).
 fn prohibited_by(kind: &str) -> &'static [&'static str] {
     match kind {
-        "G0" | "duplicate-elements" | "incompatible-order" | "internal" | "future-read" => {
-            &["read-uncommitted"]
-        }
+        "G0" | "duplicate-elements" | "incompatible-order" | "internal" | "future-read"
+        | "garbage-read" => &["read-uncommitted"],
         "G1a" | "G1b" | "G1c" | "dirty-update" => &["read-committed"],
         "lost-update" => &["snapshot-isolation", "repeatable-read"],
         "G-single" | "G-nonadjacent" => &["snapshot-isolation", "repeatable-read"],

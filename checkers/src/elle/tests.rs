@@ -242,6 +242,29 @@ fn a_write_overlapping_a_slow_one_still_makes_a_later_read_of_the_old_value_stal
 }
 
 #[test]
+fn rw_register_reads_that_disagree_within_a_transaction_are_internal_and_unwritten_values_garbage()
+{
+    let mut h = H::default();
+    h.reg(0, "w x 1").reg(1, "w x 2");
+    h.reg(2, "r x 1; r x 2");
+    let r = h.check(Flavor::RwRegister, &["read-uncommitted"]);
+    assert!(found(&r, "internal"), "{} {:?}", r.summary, r.anomalies);
+    assert_eq!(r.valid, Validity::False);
+    // Agreeing reads, or a write of its own between them, are fine.
+    let mut ok = H::default();
+    ok.reg(0, "w x 1")
+        .reg(2, "r x 1; r x 1")
+        .reg(3, "r x 1; w x 5; r x 5");
+    assert_eq!(ok.check(Flavor::RwRegister, STRICT).valid, Validity::True);
+    // A value nobody wrote.
+    let mut g = H::default();
+    g.reg(0, "w x 1").reg(1, "r x 7");
+    let r = g.check(Flavor::RwRegister, &["read-uncommitted"]);
+    assert!(found(&r, "garbage-read"), "{} {:?}", r.summary, r.anomalies);
+    assert_eq!(r.valid, Validity::False);
+}
+
+#[test]
 fn g_single_read_skew() {
     // T0 reads x before T1's append but sees T1's append to y.
     let mut h = H::default();
