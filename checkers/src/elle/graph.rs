@@ -382,3 +382,78 @@ mod tests {
         assert!(s.cycle(&g, 0, 1, RW, two, &all, 1).is_err(), "budget");
     }
 }
+
+/// Whether a cycle's edge types (in order, the last running into the first) make a cycle of the
+/// class: the rw rule, a wr edge where one is needed, and the edge type it starts from.
+fn fits(types: &[u8], constraint: Constraint, start: u8) -> bool {
+    let rw = types.iter().filter(|&&t| t == RW).count();
+    let adjacent_rw =
+        (0..types.len()).any(|i| types[i] == RW && types[(i + 1) % types.len()] == RW);
+    let rule = match constraint.rw {
+        RwRule::Any => true,
+        RwRule::None => rw == 0,
+        RwRule::ExactlyOne => rw == 1,
+        RwRule::AtLeastTwo => rw >= 2,
+        RwRule::NonAdjacent => rw >= 2 && !adjacent_rw,
+    };
+    rule && (!constraint.needs_wr || types.contains(&WR)) && types.contains(&start)
+}
+
+/// A cycle that visits each node once, from a closed walk the product search found (which may
+/// pass a node twice, in two states): the walk is split at a repeated node until the pieces are
+/// simple, and a piece of the same class is kept, rotated to begin with a `start` edge. `None`
+/// when no piece is of the class: the walk proved another class, whose own search finds it.
+pub fn simple_cycle(
+    cycle: Vec<(u32, u8)>,
+    constraint: Constraint,
+    start: u8,
+) -> Option<Vec<(u32, u8)>> {
+    let n = cycle.len();
+    let repeat = (0..n).find_map(|i| {
+        (i + 1..n)
+            .find(|&j| cycle[j].0 == cycle[i].0)
+            .map(|j| (i, j))
+    });
+    let Some((i, j)) = repeat else {
+        let types: Vec<u8> = cycle.iter().map(|c| c.1).collect();
+        if !fits(&types, constraint, start) {
+            return None;
+        }
+        let first = cycle.iter().position(|c| c.1 == start).unwrap_or(0);
+        let mut rotated = cycle;
+        rotated.rotate_left(first);
+        return Some(rotated);
+    };
+    let inner: Vec<(u32, u8)> = cycle[i..j].to_vec();
+    let outer: Vec<(u32, u8)> = cycle[..i].iter().chain(&cycle[j..]).copied().collect();
+    simple_cycle(inner, constraint, start).or_else(|| simple_cycle(outer, constraint, start))
+}
+
+#[cfg(test)]
+mod simple_cycle_tests {
+    use super::*;
+
+    #[test]
+    fn a_walk_through_a_node_twice_becomes_a_simple_cycle_of_its_class_or_none() {
+        // 5 -rw-> 3 -ww-> 5 -rw-> 3 -ww-> (5): two rw edges, never adjacent, but only because
+        // the walk goes round the same two-node cycle twice; that cycle has one rw.
+        let walk = vec![(5, RW), (3, WW), (5, RW), (3, WW)];
+        let nonadjacent = Constraint {
+            allowed: DATA,
+            rw: RwRule::NonAdjacent,
+            needs_wr: false,
+        };
+        assert_eq!(simple_cycle(walk.clone(), nonadjacent, RW), None);
+        let single = Constraint {
+            rw: RwRule::ExactlyOne,
+            ..nonadjacent
+        };
+        assert_eq!(simple_cycle(walk, single, RW), Some(vec![(5, RW), (3, WW)]));
+        // A simple cycle comes back as it is, rotated to its start edge.
+        let c = vec![(1, WW), (2, RW), (3, WR)];
+        assert_eq!(
+            simple_cycle(c, single, RW),
+            Some(vec![(2, RW), (3, WR), (1, WW)])
+        );
+    }
+}

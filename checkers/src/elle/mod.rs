@@ -1227,7 +1227,10 @@ impl Elle {
                             continue;
                         }
                         let keep = |v: u32| sc[v as usize] == sc[a as usize];
-                        match searcher.cycle(graph, a, b, start, constraint, &keep, BUDGET) {
+                        let found = searcher.cycle(graph, a, b, start, constraint, &keep, BUDGET);
+                        match found
+                            .map(|c| c.and_then(|c| graph::simple_cycle(c, constraint, start)))
+                        {
                             Ok(Some(cycle)) => {
                                 self.note_cycle(&kind, &cycle, listed);
                                 listed += 1;
