@@ -123,6 +123,8 @@ pub struct Elle {
     txns: Vec<Txn>,
     mops: Vec<Mop>,
     processes: FxHashMap<Process, u32>,
+    /// The history's process of each number in `processes`, for explanations.
+    process_names: Vec<Process>,
     open: FxHashMap<Process, OpenTxn>,
     last_ok: FxHashMap<u32, u32>,
     /// Real-time order as a chain of completion events: T -> its completion, each completion
@@ -168,6 +170,7 @@ impl Elle {
             txns: Vec::new(),
             mops: Vec::new(),
             processes: FxHashMap::default(),
+            process_names: Vec::new(),
             open: FxHashMap::default(),
             last_ok: FxHashMap::default(),
             realtime: Vec::new(),
@@ -190,6 +193,9 @@ impl Elle {
     fn begin(&mut self, op: &Op) {
         let next = self.processes.len() as u32;
         let process = *self.processes.entry(op.process.clone()).or_insert(next);
+        if process == next {
+            self.process_names.push(op.process.clone());
+        }
         let id = self.txns.len() as u32;
         self.txns.push(Txn {
             invoke: op.index,
@@ -892,7 +898,7 @@ impl Elle {
                 "{} came after {} in process {}",
                 name(b),
                 name(a),
-                ta.process
+                self.process_names[ta.process as usize]
             ),
             REALTIME => format!(
                 "{} began (op {}) after {} had completed (op {})",
@@ -1043,7 +1049,11 @@ impl Elle {
         } else {
             format!("op {}", txn.complete)
         };
-        format!("T{t} ({when}, process {}): {}", txn.process, mops.join(" "))
+        format!(
+            "T{t} ({when}, process {}): {}",
+            self.process_names[txn.process as usize],
+            mops.join(" ")
+        )
     }
 
     fn note_cycle(&mut self, kind: &str, cycle: &[(u32, u8)], listed: usize) {

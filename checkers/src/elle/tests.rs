@@ -265,6 +265,18 @@ fn rw_register_reads_that_disagree_within_a_transaction_are_internal_and_unwritt
 }
 
 #[test]
+fn explanations_name_each_transactions_own_process() {
+    // Processes 7 and 3 (not the order rift first met them in).
+    let mut h = H::default();
+    h.invoke(7, "a x 1; r y").invoke(3, "a y 2; r x");
+    h.ok(7, "a x 1; r y 2").ok(3, "a y 2; r x 1");
+    let r = h.lists(&["read-committed"]);
+    let a = r.anomalies.iter().find(|a| a.kind == "G1c").unwrap();
+    assert!(a.explanation.contains("process 7)"), "{}", a.explanation);
+    assert!(a.explanation.contains("process 3)"), "{}", a.explanation);
+}
+
+#[test]
 fn g_single_read_skew() {
     // T0 reads x before T1's append but sees T1's append to y.
     let mut h = H::default();
