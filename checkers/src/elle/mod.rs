@@ -106,6 +106,9 @@ struct OpenTxn {
     after: Option<u32>,
     /// Its micro-ops as invoked (kind, key, written value or NIL), for when it does not commit.
     invoked: Vec<(u8, u32, i64)>,
+    /// A completion with no invocation recorded (histories of completions only): when it began
+    /// is unknown, so neither real-time nor process order is inferred for it.
+    bare: bool,
 }
 
 /// A micro-op on its way in: kind, key, written value (NIL for reads), what a read returned.
@@ -190,7 +193,7 @@ impl Elle {
         self.keys.slot(k, &mut self.longest) as u32
     }
 
-    fn begin(&mut self, op: &Op) {
+    fn begin(&mut self, op: &Op, bare: bool) {
         let next = self.processes.len() as u32;
         let process = *self.processes.entry(op.process.clone()).or_insert(next);
         if process == next {
@@ -205,7 +208,7 @@ impl Elle {
             mop_start: 0,
             mop_len: 0,
         });
-        self.invoked_since_event = true;
+        self.invoked_since_event |= !bare;
         let mut invoked = Vec::new();
         for (kind, k, v) in self.parse(&op.value) {
             let key = self.key(k);
@@ -223,9 +226,13 @@ impl Elle {
             op.process.clone(),
             OpenTxn {
                 id,
-                after: self.completions.checked_sub(1),
-                // (set below)
+                after: if bare {
+                    None
+                } else {
+                    self.completions.checked_sub(1)
+                },
                 invoked,
+                bare,
             },
         );
     }
@@ -280,7 +287,7 @@ impl Elle {
             t.mop_len = raw.len() as u16;
         }
         let process = self.txns[id as usize].process;
-        if status != Status::Fail {
+        if status != Status::Fail && !open.bare {
             if let Some(j) = open.after {
                 self.realtime.push((EVENT | j, id));
             }
@@ -289,6 +296,7 @@ impl Elle {
             }
         }
         match status {
+            _ if open.bare => {}
             Status::Ok => {
                 self.last_ok.insert(process, id);
                 // Completions with no invocation between them share one event: whatever
@@ -1286,12 +1294,20 @@ impl Checker for Elle {
         match op.kind {
             OpType::Invoke => {
                 if !self.open.contains_key(&op.process) {
-                    self.begin(op);
+                    self.begin(op, false);
                 }
             }
             kind => {
-                let Some(open) = self.open.remove(&op.process) else {
-                    return;
+                let open = match self.open.remove(&op.process) {
+                    Some(open) => open,
+                    // A completion alone is its own invocation.
+                    None => {
+                        self.begin(op, true);
+                        let Some(open) = self.open.remove(&op.process) else {
+                            return;
+                        };
+                        open
+                    }
                 };
                 let status = match kind {
                     OpType::Ok => Status::Ok,
