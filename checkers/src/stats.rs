@@ -18,7 +18,7 @@ pub struct Stats {
     open: OpenOps,
     by_f: BTreeMap<Sym, Counts>,
     nemesis_ops: u64,
-    /// Ops that do not fit a real run's shape (e.g. completing what was never invoked).
+    /// Ops that do not fit a real run's shape (an invocation while the process has one open).
     malformed: u64,
 }
 
@@ -192,8 +192,16 @@ mod tests {
     #[test]
     fn malformed_ops_are_counted_not_fatal() {
         use OpType::*;
-        let r = stats(&[op(Ok, 0, "read"), op(Invoke, 0, "read"), op(Ok, 0, "read")]);
+        // A lone completion is an op of its own; a second invocation while one is open is not
+        // something a real run does.
+        let r = stats(&[
+            op(Ok, 0, "read"),
+            op(Invoke, 0, "read"),
+            op(Invoke, 0, "read"),
+            op(Ok, 0, "read"),
+        ]);
         assert_eq!(r.figures["malformed-ops"], json!(1));
+        assert_eq!(r.figures["ok"], json!(2), "{:?}", r.figures);
         assert_eq!(r.valid, Validity::True);
     }
 }

@@ -49,13 +49,16 @@ impl Pairer {
                 Some(Event::Invoke(op))
             }
             _ => {
-                let invoked = self.open.remove(&op.process).or_else(|| {
-                    // A bare info: an op whose invocation was never recorded.
-                    (op.kind == OpType::Info).then(|| Invoked {
-                        index: op.index,
-                        value: op.value.clone(),
-                    })
-                })?;
+                // A completion alone is its own invocation (histories of completions only); a
+                // read's invocation asked for nothing.
+                let invoked = self.open.remove(&op.process).unwrap_or_else(|| Invoked {
+                    index: op.index,
+                    value: if &*op.f == "read" {
+                        history::Value::Nil
+                    } else {
+                        op.value.clone()
+                    },
+                });
                 Some(Event::Complete { invoked, op })
             }
         }

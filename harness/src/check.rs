@@ -268,6 +268,16 @@ fn stream(
         Ok(())
     };
     let warnings = match target.format {
+        Format::Jsonl
+            if history::jsonl::is_array(&target.history).map_err(|e| usage(e.to_string()))? =>
+        {
+            let loaded =
+                history::jsonl::load_array(&target.history).map_err(|e| usage(e.to_string()))?;
+            for op in loaded.ops {
+                take(op)?;
+            }
+            loaded.warnings
+        }
         Format::Jsonl => {
             let mut reader =
                 JsonlReader::open(&target.history).map_err(|e| usage(e.to_string()))?;

@@ -245,8 +245,7 @@ impl Importer {
         op.index = index.unwrap_or(next_index);
         op.time = time.unwrap_or(op.index);
         op.kind = op_type.ok_or("missing :type")?;
-        op.process = process.ok_or("missing :process")?;
-        op.f = f.ok_or("missing :f")?;
+        (op.f, op.process) = crate::op::fill_missing(f, process, &op.value, op.index)?;
         if let Some(last) = self.last_index
             && op.index <= last
         {

@@ -328,8 +328,86 @@ impl<R: BufRead> Iterator for JsonlReader<R> {
     }
 }
 
-/// Reads a whole JSON Lines history.
+/// Whether a JSON history file holds one array of ops (as Jepsen and elle-cli may write) rather
+/// than one op per line.
+pub fn is_array(path: &Path) -> Result<bool, HistoryError> {
+    use std::io::Read;
+    let mut file = File::open(path).map_err(|e| HistoryError::io(path, e))?;
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = file.read(&mut buf).map_err(|e| HistoryError::io(path, e))?;
+        if n == 0 {
+            return Ok(false);
+        }
+        if let Some(&b) = buf[..n].iter().find(|b| !b.is_ascii_whitespace()) {
+            return Ok(b == b'[');
+        }
+    }
+}
+
+/// Reads a history written as one JSON array of op objects. Errors name the line.
+pub fn load_array(path: &Path) -> Result<Loaded, HistoryError> {
+    let bytes = std::fs::read(path).map_err(|e| HistoryError::io(path, e))?;
+    parse_array(&bytes, Some(path))
+}
+
+/// Parses one JSON array of op objects.
+pub fn parse_array(bytes: &[u8], path: Option<&Path>) -> Result<Loaded, HistoryError> {
+    struct Ops<'a>(&'a mut Interner);
+    impl<'de> serde::de::Visitor<'de> for Ops<'_> {
+        type Value = Vec<Op>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an array of op objects")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Op>, A::Error> {
+            let mut ops: Vec<Op> = Vec::new();
+            loop {
+                let next_index = ops.last().map_or(0, |o| o.index + 1);
+                let seed = OpSeed {
+                    interner: &mut *self.0,
+                    next_index,
+                };
+                match seq.next_element_seed(seed)? {
+                    Some(op) => {
+                        if let Some(last) = ops.last()
+                            && op.index <= last.index
+                        {
+                            return Err(serde::de::Error::custom(format!(
+                                "index {} does not come after the previous op's index {}",
+                                op.index, last.index
+                            )));
+                        }
+                        ops.push(op)
+                    }
+                    None => return Ok(ops),
+                }
+            }
+        }
+    }
+    let mut interner = Interner::default();
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let parsed = serde::de::Deserializer::deserialize_seq(&mut de, Ops(&mut interner))
+        .and_then(|ops| de.end().map(|()| ops));
+    match parsed {
+        Ok(ops) => Ok(Loaded {
+            ops,
+            warnings: Vec::new(),
+        }),
+        Err(e) => Err(HistoryError::Malformed {
+            at: Location {
+                path: path.map(Path::to_path_buf),
+                line: e.line() as u64,
+            },
+            message: e.to_string(),
+        }),
+    }
+}
+
+/// Reads a whole JSON history: one op per line, or one array of ops.
 pub fn load(path: &Path) -> Result<Loaded, HistoryError> {
+    if is_array(path)? {
+        return load_array(path);
+    }
     let mut reader = JsonlReader::open(path)?;
     let ops = reader.by_ref().collect::<Result<Vec<_>, _>>()?;
     Ok(Loaded {

@@ -24,7 +24,7 @@ mod value;
 
 pub use error::{HistoryError, Location};
 pub use jsonl::{HistoryWriter, JsonlReader};
-pub use op::{Interner, Op, OpType, Process, Sym};
+pub use op::{Interner, Op, OpType, Process, Sym, UNNAMED_PROCESS_BASE};
 pub use pairing::Pairing;
 pub use value::Value;
 

@@ -83,6 +83,9 @@ impl Process {
 impl fmt::Display for Process {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Process::Client(n) if *n >= UNNAMED_PROCESS_BASE => {
+                write!(f, "none given (op {})", n - UNNAMED_PROCESS_BASE)
+            }
             Process::Client(n) => write!(f, "{n}"),
             Process::Named(name) => f.write_str(name),
         }
@@ -149,6 +152,38 @@ impl Op {
         self.is_final = true;
         self
     }
+}
+
+/// Processes given to ops that name none: each such op is a process of its own, numbered from
+/// here by its index (Elle's histories may leave `:process` out).
+pub const UNNAMED_PROCESS_BASE: u64 = 1 << 48;
+
+/// What a reader fills in for what Elle's and Jepsen's histories may leave out: a missing `f`
+/// is `txn` when the value is a transaction (`[[f k v] ...]` with f one of r, append, w), and a
+/// missing process makes the op a process of its own.
+pub(crate) fn fill_missing(
+    f: Option<Sym>,
+    process: Option<Process>,
+    value: &Value,
+    index: u64,
+) -> Result<(Sym, Process), &'static str> {
+    let f = match f {
+        Some(f) => f,
+        None if is_transaction(value) => Sym::from("txn"),
+        None => return Err("missing f (and the value is not a transaction of [f k v] micro-ops)"),
+    };
+    let process = process.unwrap_or(Process::Client(UNNAMED_PROCESS_BASE + index));
+    Ok((f, process))
+}
+
+fn is_transaction(value: &Value) -> bool {
+    value.as_seq().is_some_and(|mops| {
+        mops.iter().all(|m| {
+            m.as_seq().is_some_and(|m| {
+                m.len() == 3 && matches!(m[0].as_str(), Some("r" | "append" | "w"))
+            })
+        })
+    })
 }
 
 pub(crate) mod field {
@@ -270,12 +305,13 @@ impl<'de> Visitor<'de> for OpSeed<'_> {
             }
         }
         let index = index.unwrap_or(self.next_index);
+        let (f, process) = fill_missing(f, process, &value, index).map_err(de::Error::custom)?;
         Ok(Op {
             index,
             time: time.unwrap_or(index),
             kind: kind.ok_or_else(|| de::Error::missing_field(field::TYPE))?,
-            process: process.ok_or_else(|| de::Error::missing_field(field::PROCESS))?,
-            f: f.ok_or_else(|| de::Error::missing_field(field::F))?,
+            process,
+            f,
             value,
             node,
             error,

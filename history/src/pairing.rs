@@ -5,10 +5,12 @@
 //! - an invocation never completed (the history ended, or the process crashed without an `info`)
 //!   is indeterminate, exactly as if it had completed with `info`;
 //! - an `info` from a process with nothing open starts an op, as old Jepsen nemeses logged both
-//!   the start and the end of a fault as `info`.
+//!   the start and the end of a fault as `info`;
+//! - an `ok` or `fail` with nothing open is an op of its own, invoked and completed at once:
+//!   Elle's histories may hold completions only.
 //!
-//! An `ok` or `fail` with nothing open, or an invocation while one is open, is an error that
-//! names both ops: the history is not one a real run can produce.
+//! An invocation while one is open is an error that names both ops: the history is not one a
+//! real run can produce.
 
 use crate::{HistoryError, Op, OpType, Process};
 use std::collections::HashMap;
@@ -93,13 +95,12 @@ impl OpenOps {
                 ),
             )),
             (_, Some(open)) => Ok(Step::Completed(open)),
-            (_, None) => Err(error(
-                op,
-                &format!(
-                    "op {} completes ({}) an op process {} never invoked",
-                    op.index, op.kind, op.process
-                ),
-            )),
+            // A completion alone: its own invocation.
+            (_, None) => Ok(Step::Completed(Open {
+                position,
+                index: op.index,
+                f: op.f.clone(),
+            })),
         }
     }
 
@@ -123,7 +124,9 @@ impl PairingBuilder {
             .filter(|&p| p != NONE)
             .ok_or_else(|| error(op, "history is longer than 4 294 967 294 ops"))?;
         if let Step::Completed(inv) = self.open.push(u64::from(pos), op)? {
-            self.partner[inv.position as usize] = pos;
+            if inv.position != u64::from(pos) {
+                self.partner[inv.position as usize] = pos;
+            }
             self.partner.push(inv.position as u32);
         } else {
             self.partner.push(NONE);
@@ -217,7 +220,7 @@ mod tests {
     }
 
     #[test]
-    fn double_invoke_and_orphan_completion_are_errors_naming_the_ops() {
+    fn a_double_invoke_is_an_error_naming_the_ops_and_a_lone_completion_its_own_op() {
         let double = vec![op(0, OpType::Invoke, c(7)), op(1, OpType::Invoke, c(7))];
         let e = Pairing::build(&double).unwrap_err().to_string();
         assert!(
@@ -225,8 +228,10 @@ mod tests {
             "{e}"
         );
 
-        let orphan = vec![op(0, OpType::Ok, c(2))];
-        let e = Pairing::build(&orphan).unwrap_err().to_string();
-        assert!(e.contains("never invoked"), "{e}");
+        // Elle's completions-only histories: each completion is an op of its own.
+        let alone = vec![op(0, OpType::Ok, c(2)), op(1, OpType::Fail, c(2))];
+        let p = Pairing::build(&alone).unwrap();
+        assert_eq!((p.partner(0), p.partner(1)), (Some(0), Some(1)));
+        assert_eq!(p.outcome(&alone, 1), Outcome::Fail);
     }
 }

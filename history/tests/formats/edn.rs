@@ -86,6 +86,21 @@ fn imports_elle_style_vectors_without_index_or_time() {
 }
 
 #[test]
+fn ops_without_f_or_process_as_elle_writes_them_are_transactions_of_their_own_processes() {
+    let text = "{:type :ok, :value [[:append :x 1] [:r :y [2]]]}\n\
+                {:type :ok, :value [[:r :x [1]]], :process 3}";
+    let ops = edn::parse(text, None).unwrap();
+    assert_eq!(&*ops[0].f, "txn");
+    assert_eq!(ops[0].process, client(history::UNNAMED_PROCESS_BASE));
+    assert_eq!(ops[1].process, client(3));
+    // Without f, only a transaction can be understood.
+    let e = edn::parse("{:type :ok, :value 3, :process 0}", None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("line 1") && e.contains("missing f"), "{e}");
+}
+
+#[test]
 fn errors_name_the_line_and_what_is_wrong() {
     let cases = [
         (

@@ -113,13 +113,18 @@ fn a_malformed_line_in_the_middle_is_an_error_naming_the_line() {
 
 #[test]
 fn missing_fields_and_bad_processes_are_named() {
+    // Elle's histories may leave the process out: such an op is a process of its own.
+    let (ops, _) = read("{\"type\":\"ok\",\"f\":\"read\"}\n");
+    assert_eq!(
+        ops[0].as_ref().unwrap().process,
+        history::Process::Client(history::UNNAMED_PROCESS_BASE)
+    );
     for (line, expected) in [
-        (r#"{"type":"ok","f":"read"}"#, "missing field `process`"),
         (
             r#"{"type":"ok","process":-1,"f":"read"}"#,
             "non-negative integer or a name",
         ),
-        (r#"{"type":"ok","process":1}"#, "missing field `f`"),
+        (r#"{"type":"ok","process":1}"#, "missing f"),
         (r#"[1,2]"#, "invalid type: sequence"),
         (
             r#"{"type":"ok","process":1,"f":"x"} trailing"#,
@@ -176,4 +181,23 @@ fn writer_refuses_to_append_out_of_order_and_reports_a_closed_file() {
     let missing = dir.path().join("no/such/dir/h.jsonl");
     let e = HistoryWriter::create(&missing).unwrap_err().to_string();
     assert!(e.contains("no/such/dir/h.jsonl"), "{e}");
+}
+
+#[test]
+fn a_json_array_of_jepsen_ops_reads_as_a_history_and_errors_name_the_line() {
+    // As elle-cli reads Jepsen's JSON: an array, keywords as strings, no index or time.
+    let text = br#"[
+  {"type": "invoke", "process": 0, "f": "txn", "value": [["append", "x", 1], ["r", "y", null]]},
+  {"type": "ok", "process": 0, "f": "txn", "value": [["append", "x", 1], ["r", "y", [2]]]},
+  {"type": "ok", "value": [["r", "x", [1]]]}
+]"#;
+    let loaded = history::jsonl::parse_array(text, None).unwrap();
+    assert_eq!(loaded.ops.len(), 3);
+    assert_eq!(loaded.ops[2].index, 2);
+    assert_eq!(&*loaded.ops[2].f, "txn");
+    let bad = b"[\n{\"type\": \"ok\", \"process\": 0, \"f\": \"r\"},\n{\"type\": \"later\"}\n]";
+    let e = history::jsonl::parse_array(bad, None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("line 3:") && e.contains("later"), "{e}");
 }
