@@ -183,7 +183,7 @@ fn resolve(args: &CheckArgs) -> Result<Target> {
     }
     let format = Format::from_path(input).ok_or_else(|| {
         usage(format!(
-            "{}: cannot tell the history format from the extension (use .jsonl or .edn)",
+            "{}: cannot tell the history format from the extension (use .jsonl, .json, .edn, or .log for a Jepsen text log)",
             input.display()
         ))
     })?;
@@ -286,8 +286,8 @@ fn stream(
             }
             reader.warnings()
         }
-        Format::Edn => {
-            let loaded = history::edn::load(&target.history).map_err(|e| usage(e.to_string()))?;
+        Format::Edn | Format::Text => {
+            let loaded = history::load(&target.history).map_err(|e| usage(e.to_string()))?;
             for op in loaded.ops {
                 take(op)?;
             }

@@ -22,6 +22,12 @@ pub fn run(args: ConvertArgs) -> Result<Exit> {
     match out_format {
         Format::Jsonl => history::jsonl::write_all(&args.output, &loaded.ops)?,
         Format::Edn => history::edn::write_all(&args.output, &loaded.ops)?,
+        Format::Text => {
+            return Err(usage(format!(
+                "{}: rift reads Jepsen's text logs but writes .jsonl or .edn",
+                args.output.display()
+            )));
+        }
     }
     eprintln!(
         "wrote {} ops to {}",

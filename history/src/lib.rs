@@ -20,6 +20,7 @@ mod error;
 pub mod jsonl;
 mod op;
 pub mod pairing;
+pub mod text;
 mod value;
 
 pub use error::{HistoryError, Location};
@@ -37,6 +38,8 @@ pub enum Format {
     Jsonl,
     /// Jepsen's EDN (`.edn`).
     Edn,
+    /// Jepsen's old plain-text logs of `jepsen.util` op lines (`.log`, `.txt`); read only.
+    Text,
 }
 
 impl Format {
@@ -45,6 +48,7 @@ impl Format {
         match path.extension()?.to_str()? {
             "jsonl" | "json" | "ndjson" => Some(Format::Jsonl),
             "edn" => Some(Format::Edn),
+            "log" | "txt" => Some(Format::Text),
             _ => None,
         }
     }
@@ -63,6 +67,7 @@ pub fn load(path: &Path) -> Result<Loaded, HistoryError> {
     match Format::from_path(path) {
         Some(Format::Jsonl) => jsonl::load(path),
         Some(Format::Edn) => edn::load(path),
+        Some(Format::Text) => text::load(path),
         None => Err(HistoryError::UnknownFormat(path.to_path_buf())),
     }
 }
