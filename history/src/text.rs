@@ -1,12 +1,12 @@
 //! Jepsen's old plain-text logs, where each op is a line of `jepsen.util`:
 //!
 //! ```text
-//! INFO  jepsen.util - 3	:invoke	:read	nil
-//! INFO  jepsen.util - 3	:ok	:read	[1 2]
-//! INFO  jepsen.util - :nemesis	:info	:start	nil
+//! INFO  jepsen.util - 3    :invoke    :read    nil
+//! INFO  jepsen.util - 3    :ok        :read    [1 2]
+//! INFO  jepsen.util - :nemesis    :info    :start    nil
 //! ```
 //!
-//! Each such line becomes an op (process, type, f, and the rest of the line as the EDN value);
+//! (fields separated by tabs or spaces). Each such line becomes an op (process, type, f, and the rest of the line as the EDN value);
 //! every other line (the test's own logging) is passed over. Errors name the file's line.
 
 use crate::{HistoryError, Loaded, Location, Op};
