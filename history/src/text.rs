@@ -30,9 +30,15 @@ pub fn parse(text: &str, path: Option<&Path>) -> Result<Vec<Op>, HistoryError> {
     for (i, line) in text.lines().enumerate() {
         if let Some(at) = line.find(MARK) {
             let rest = line[at + MARK.len()..].trim();
-            let mut fields = rest.splitn(4, |c: char| c == '\t' || c == ' ');
-            let mut next = || fields.next().map(str::trim).filter(|f| !f.is_empty());
-            let (Some(process), Some(kind), Some(f)) = (next(), next(), next()) else {
+            // Three words, then the value: the rest of the line.
+            let mut remaining = rest;
+            let mut word = || {
+                let r = remaining.trim_start();
+                let end = r.find(char::is_whitespace).unwrap_or(r.len());
+                remaining = &r[end..];
+                Some(&r[..end]).filter(|w| !w.is_empty())
+            };
+            let (Some(process), Some(kind), Some(f)) = (word(), word(), word()) else {
                 return Err(HistoryError::Malformed {
                     at: Location {
                         path: path.map(Path::to_path_buf),
@@ -43,7 +49,9 @@ pub fn parse(text: &str, path: Option<&Path>) -> Result<Vec<Op>, HistoryError> {
                     ),
                 });
             };
-            let value = next().unwrap_or("nil");
+            let value = Some(remaining.trim())
+                .filter(|v| !v.is_empty())
+                .unwrap_or("nil");
             edn.push_str(&format!(
                 "{{:process {process} :type {kind} :f {f} :value {value}}}"
             ));
@@ -63,7 +71,7 @@ mod tests {
         let log = "2013-05-15 INFO  jepsen.core - Starting test\n\
                    INFO  jepsen.util - 3\t:invoke\t:read\tnil\n\
                    INFO  jepsen.util - 3\t:ok\t:read\t[1 2]\n\
-                   INFO jepsen.util - :nemesis :info :start nil\n\
+                   INFO jepsen.util - :nemesis   :info  :start nil\n\
                    INFO  jepsen.util - 4\t:invoke\t:cas\t[1 2]\n";
         let ops = parse(log, None).unwrap();
         assert_eq!(ops.len(), 4);
