@@ -2,9 +2,11 @@
 //!
 //! Values are `add x` / `read [x ...]` on one set, or `add [k x]` / `read [k [x ...]]` on many
 //! (Jepsen's independent keys). Every element is judged on its own:
-//! - `lost`: its add was acknowledged, yet a node's last final read (after every fault was healed
-//!   and the replicas had time to agree) lacks it; without final reads, the last read of the
-//!   history stands in for them. Only an element acknowledged before a read began can be
+//! - `lost`: its add was acknowledged, yet every observer's last final read (after every fault
+//!   was healed and the replicas had time to agree; an observer is a node, or a process when no
+//!   node is recorded) lacks it; without final reads, the last read of the history stands in
+//!   for them. Held by some observers and not others, it is not lost but divergent, which the
+//!   convergence checker reports. Only an element acknowledged before a read began can be
 //!   missing from it: one acknowledged later is `never-read` when no read followed.
 //! - `stale`: a read invoked after its add was acknowledged lacks it, though it is not lost.
 //!   Final reads do not count: they read one replica each while the replicas converge, and how
@@ -43,6 +45,13 @@ struct Element {
     stale_read: u64,
 }
 
+/// Who a final read speaks for: its node, or its process when the history names no node.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Observer {
+    Node(Sym),
+    Process(Process),
+}
+
 /// A read that decides what is lost: only elements acknowledged before it began can be
 /// missing from it.
 #[derive(Debug)]
@@ -58,8 +67,8 @@ struct KeyState {
     elements: Vec<Element>,
     /// Element ids in the order their adds were acknowledged.
     acked: Vec<u32>,
-    /// Per node, the last final read.
-    last_final: BTreeMap<Option<Sym>, JudgedRead>,
+    /// Per observer (the node, or the process when no node is recorded), the last final read.
+    last_final: BTreeMap<Observer, JudgedRead>,
     /// The last read of the history that was not a final read.
     last_read: Option<JudgedRead>,
     /// Index of the last read invoked.
@@ -156,7 +165,11 @@ impl SetChecker {
             held: set,
         };
         if op.is_final {
-            state.last_final.insert(op.node.clone(), judged);
+            let observer = match &op.node {
+                Some(node) => Observer::Node(node.clone()),
+                None => Observer::Process(op.process.clone()),
+            };
+            state.last_final.insert(observer, judged);
             self.scratch = FxHashSet::default();
         } else {
             self.scratch = match state.last_read.replace(judged) {
@@ -268,8 +281,12 @@ impl Checker for SetChecker {
                 acked += 1;
                 let x = e.x;
                 let (add, ack) = (e.add_invoke, e.ack_index);
-                let lacks = |r: &&&JudgedRead| r.invoked > ack && !r.held.contains(&x);
-                if let Some(read) = judged.iter().rev().find(lacks) {
+                // Lost: absent from every observer's judged read begun after the ack. Present
+                // on some observers and absent on others is divergence (the convergence
+                // checker's finding): the write survives somewhere.
+                let mut after = judged.iter().filter(|r| r.invoked > ack).peekable();
+                let lost = after.peek().is_some() && after.clone().all(|r| !r.held.contains(&x));
+                if let Some(read) = lost.then(|| after.last()).flatten() {
                     let read = read.index;
                     findings.note("lost", vec![add, ack, read], || {
                         format!(
@@ -430,14 +447,43 @@ mod tests {
             Validity::True,
             "a final read still catching up is not stale"
         );
-        // But if n2's last final read lacks it, it is lost.
+        // n2's last final read lacks it but n1's holds it: divergence (the convergence
+        // checker's finding), not a loss — the write survives on n1.
         ops.truncate(6);
         ops.extend([
             (3, Invoke, "read", Value::Nil, "n2", true),
             (3, Ok, "read", set(&[]), "n2", true),
         ]);
         let r = run(&h(&ops));
+        assert_eq!(r.anomaly_counts.get("lost"), None, "{:?}", r.anomalies);
+        // Every observer's last final read lacks it: lost.
+        ops.extend([
+            (4, Invoke, "read", Value::Nil, "n1", true),
+            (4, Ok, "read", set(&[]), "n1", true),
+        ]);
+        let r = run(&h(&ops));
         assert_eq!(r.anomaly_counts.get("lost"), Some(&1));
+    }
+
+    #[test]
+    fn final_reads_without_nodes_speak_for_their_processes() {
+        // Two observers named by process only; one still holds the element.
+        let mut ops = Vec::new();
+        ops.extend(add(0, 1));
+        ops.extend([
+            (5, Invoke, "read", Value::Nil, "", true),
+            (5, Ok, "read", set(&[1]), "", true),
+            (6, Invoke, "read", Value::Nil, "", true),
+            (6, Ok, "read", set(&[]), "", true),
+        ]);
+        let r = run(&h(&ops));
+        assert_eq!(r.anomaly_counts.get("lost"), None, "{:?}", r.anomalies);
+        ops.extend([
+            (5, Invoke, "read", Value::Nil, "", true),
+            (5, Ok, "read", set(&[]), "", true),
+        ]);
+        let r = run(&h(&ops));
+        assert_eq!(r.anomaly_counts.get("lost"), Some(&1), "{:?}", r.anomalies);
     }
 
     #[test]
