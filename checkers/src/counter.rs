@@ -33,7 +33,7 @@ pub struct Counter {
     reads: u64,
     increments: u64,
     /// Per (key, node), the last final read: (index, value).
-    finals: BTreeMap<(u32, Sym), (u64, i64)>,
+    finals: BTreeMap<(u32, crate::util::Observer), (u64, i64)>,
     findings: Findings,
 }
 
@@ -129,10 +129,9 @@ impl Checker for Counter {
                                 )
                             });
                         }
-                        if op.is_final
-                            && let Some(node) = &op.node
-                        {
-                            self.finals.insert((id as u32, node.clone()), (read, value));
+                        if op.is_final {
+                            self.finals
+                                .insert((id as u32, crate::util::Observer::of(op)), (read, value));
                         }
                     }
                     _ => {}
@@ -152,8 +151,8 @@ impl Checker for Counter {
             ..
         } = *self;
         for key in 0..keys.len() as u32 {
-            let last: Vec<(&Sym, u64, i64)> = finals
-                .range((key, Sym::from(""))..)
+            let last: Vec<(&crate::util::Observer, u64, i64)> = finals
+                .range((key, crate::util::Observer::Node(Sym::from("")))..)
                 .take_while(|((k, _), _)| *k == key)
                 .map(|((_, node), (i, v))| (node, *i, *v))
                 .collect();
@@ -292,6 +291,25 @@ mod tests {
         assert!(r.anomalies[0].explanation.contains("n2 read 0 (op 5)"));
         rows[5].3 = Value::Int(1);
         assert_eq!(counter(&rows).valid, Validity::True);
+    }
+
+    #[test]
+    fn final_reads_without_nodes_are_each_their_processs_and_must_agree() {
+        let mut rows = Vec::new();
+        rows.extend(pair(0, Info, "add", Value::Int(1), Value::Int(1)));
+        rows.extend([
+            (5, Invoke, "read", Value::Nil, "", true),
+            (5, Ok, "read", Value::Int(1), "", true),
+            (6, Invoke, "read", Value::Nil, "", true),
+            (6, Ok, "read", Value::Int(0), "", true),
+        ]);
+        let r = counter(&rows);
+        assert_eq!(count(&r, "final-reads-differ"), 1, "{}", r.summary);
+        assert!(
+            r.anomalies[0].explanation.contains("process 6 read 0"),
+            "{}",
+            r.anomalies[0].explanation
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@
 
 use crate::util::{Event, Findings, Keys, Pairer, key_label, split_keyed};
 use crate::{CheckResult, Checker, Validity};
-use history::{Op, OpType, Sym, Value};
+use history::{Op, OpType, Value};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -41,7 +41,7 @@ struct KeyState {
     writes: FxHashMap<i64, Write>,
     /// Acknowledged writes by invocation index: (invoke, ack, value).
     acked: Vec<(u64, u64, i64)>,
-    last_final: BTreeMap<Sym, Read>,
+    last_final: BTreeMap<crate::util::Observer, Read>,
     last_read: Option<Read>,
 }
 
@@ -141,9 +141,7 @@ impl Checker for Register {
                         w.seen.get_or_insert(op.index);
                     }
                     if op.is_final {
-                        if let Some(node) = &op.node {
-                            state.last_final.insert(node.clone(), read);
-                        }
+                        state.last_final.insert(crate::util::Observer::of(op), read);
                     } else {
                         state.last_read = Some(read);
                     }
@@ -294,6 +292,18 @@ mod tests {
                 .explanation
                 .contains("overwritten by an older one")
         );
+    }
+
+    #[test]
+    fn a_final_read_without_a_node_still_judges_its_process_what_survived() {
+        // Jepsen-style: no node on any op. The final read used to be dropped, and the lost
+        // update with it.
+        let mut rows = Vec::new();
+        rows.extend(write(0, 1));
+        rows.extend(write(1, 2));
+        rows.extend(final_read(5, "", Value::Int(1)));
+        let r = register(&rows);
+        assert_eq!(count(&r, "lost-update"), 1, "{}", r.summary);
     }
 
     #[test]

@@ -21,9 +21,11 @@
 //! One pass, in memory that grows with the elements added (about 70 bytes each), not with the
 //! reads: a read costs time in its size, plus the acknowledged elements it lacks.
 
-use crate::util::{Event, Findings, Keys, NodeBits, Pairer, ints, key_label, quantiles_ms};
+use crate::util::{
+    Event, Findings, Keys, NodeBits, Observer, Pairer, ints, key_label, quantiles_ms,
+};
 use crate::{CheckResult, Checker, Validity};
-use history::{Op, OpType, Process, Sym};
+use history::{Op, OpType, Process};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -43,13 +45,6 @@ struct Element {
     visible_time: u64,
     /// The first read invoked after the ack that lacked it.
     stale_read: u64,
-}
-
-/// Who a final read speaks for: its node, or its process when the history names no node.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Observer {
-    Node(Sym),
-    Process(Process),
 }
 
 /// A read that decides what is lost: only elements acknowledged before it began can be
@@ -165,11 +160,7 @@ impl SetChecker {
             held: set,
         };
         if op.is_final {
-            let observer = match &op.node {
-                Some(node) => Observer::Node(node.clone()),
-                None => Observer::Process(op.process.clone()),
-            };
-            state.last_final.insert(observer, judged);
+            state.last_final.insert(Observer::of(op), judged);
             self.scratch = FxHashSet::default();
         } else {
             self.scratch = match state.last_read.replace(judged) {

@@ -229,3 +229,29 @@ impl Keys {
         self.values.len()
     }
 }
+
+/// Who a final read speaks for: its node, or its process when the history names no node. One
+/// policy for every checker: each observer's last final read is what it holds at the end.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Observer {
+    Node(Sym),
+    Process(history::Process),
+}
+
+impl Observer {
+    pub fn of(op: &Op) -> Observer {
+        match &op.node {
+            Some(node) => Observer::Node(node.clone()),
+            None => Observer::Process(op.process.clone()),
+        }
+    }
+}
+
+impl std::fmt::Display for Observer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Observer::Node(n) => f.write_str(n),
+            Observer::Process(p) => write!(f, "process {p}"),
+        }
+    }
+}
