@@ -236,7 +236,9 @@ fn strobe_flips_the_offset_and_offsets_are_measured_on_the_node() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let flips = c.rt.block_on(strobing).unwrap().unwrap();
-    assert!(flips >= 10, "{flips} flips");
+    // 15 at most in 1.5 s; each is a write over SSH, which a loaded 2-core machine slows (9 seen
+    // in one CI run): that it flips, and keeps flipping, is what is tested here.
+    assert!(flips >= 5, "{flips} flips");
     assert!(
         seen.contains("ahead") && seen.contains("true") && !seen.contains("other"),
         "{seen:?}"
