@@ -1,5 +1,8 @@
 //! `register`: lost updates on registers written with unique values (`write v`, `read` → `v`,
-//! or keyed: `write [k v]`, `read [k nil]` → `[k v]`).
+//! or keyed: `write [k v]`, `read [k nil]` → `[k v]`; a `cas [old new]` that completed ok wrote
+//! `new`). A history that writes a value twice (Jepsen's small register values) is not judged
+//! here (`n/a`, with the value named): without unique values a read cannot say which write it
+//! saw.
 //!
 //! After the heal a key's final reads show one value, written by some write A (or no write:
 //! `nil`). Every acknowledged write B that began after A had completed — B follows A in real
@@ -53,11 +56,40 @@ pub struct Register {
     reads: u64,
     writes_acked: u64,
     findings: Findings,
+    /// The first value written twice (key, value, op): unique values are what this checker's
+    /// reasoning needs, so such a history is not judged here.
+    repeated: Option<(Value, i64, u64)>,
 }
 
 impl Register {
     fn key(&mut self, key: &Value) -> usize {
         self.keys.slot(key, &mut self.per_key)
+    }
+}
+
+/// The value a `write v` or a `cas [old new]` writes (`new`), if it is an integer.
+fn written(f: &str, v: &Value) -> Option<i64> {
+    match f {
+        "write" => v.as_int(),
+        "cas" => v.as_seq().filter(|p| p.len() == 2)?[1].as_int(),
+        _ => None,
+    }
+}
+
+/// A `cas` is `[old new]`, or keyed `[k [old new]]`.
+fn cas_parts(v: &Value) -> (Value, Value) {
+    match v.as_seq() {
+        Some([k, pair]) if pair.as_seq().is_some() => (k.clone(), pair.clone()),
+        _ => (Value::Nil, v.clone()),
+    }
+}
+
+/// The key and what an op of `f` carries.
+fn parts(f: &str, invocation: &Value) -> (Value, Value) {
+    if f == "cas" {
+        cas_parts(invocation)
+    } else {
+        inner(invocation, invocation)
     }
 }
 
@@ -82,22 +114,24 @@ impl Checker for Register {
         };
         match event {
             Event::Invoke(op) => {
-                if &*op.f == "write" {
-                    let (key, v) = inner(&op.value, &op.value);
-                    if let Some(v) = v.as_int() {
-                        let id = self.key(&key);
-                        self.per_key[id].writes.entry(v).or_insert(Write {
-                            invoke: op.index,
-                            ack: None,
-                            seen: None,
-                        });
+                let (key, v) = parts(&op.f, &op.value);
+                if let Some(v) = written(&op.f, &v) {
+                    let id = self.key(&key);
+                    let fresh = Write {
+                        invoke: op.index,
+                        ack: None,
+                        seen: None,
+                    };
+                    if self.per_key[id].writes.insert(v, fresh).is_some() {
+                        self.repeated.get_or_insert((key, v, op.index));
                     }
                 }
             }
             Event::Complete { invoked, op } => match (&*op.f, op.kind) {
-                ("write", OpType::Ok) => {
-                    let (key, v) = inner(&invoked.value, &invoked.value);
-                    let Some(v) = v.as_int() else { return };
+                // A cas that completed ok wrote its new value; one that failed wrote nothing.
+                ("write" | "cas", OpType::Ok) => {
+                    let (key, v) = parts(&op.f, &invoked.value);
+                    let Some(v) = written(&op.f, &v) else { return };
                     let id = self.key(&key);
                     let state = &mut self.per_key[id];
                     if let Some(w) = state.writes.get_mut(&v) {
@@ -152,6 +186,15 @@ impl Checker for Register {
     }
 
     fn finish(self: Box<Self>) -> CheckResult {
+        if let Some((key, v, at)) = &self.repeated {
+            let label = key_label(key);
+            return CheckResult::not_applicable(
+                "register",
+                format!(
+                    "not judged: {v} is written to the register{label} more than once (op {at});                      lost updates can only be told apart with unique values — check such a                      history for linearizability instead"
+                ),
+            );
+        }
         let Register {
             keys,
             per_key,
@@ -249,7 +292,7 @@ impl Checker for Register {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{Row, count, h, kv, pair, run};
+    use crate::testing::{Row, count, h, ints, kv, pair, run};
     use history::OpType::*;
 
     fn register(rows: &[Row]) -> CheckResult {
@@ -304,6 +347,45 @@ mod tests {
         rows.extend(final_read(5, "", Value::Int(1)));
         let r = register(&rows);
         assert_eq!(count(&r, "lost-update"), 1, "{}", r.summary);
+    }
+
+    #[test]
+    fn a_successful_cas_wrote_its_new_value_and_repeated_values_are_not_judged_here() {
+        // cas [1 3] completed: 3 was written after 1; a final read of 1 loses it.
+        let mut rows = Vec::new();
+        rows.extend(write(0, 1));
+        rows.extend(pair(
+            1,
+            Ok,
+            "cas",
+            kv(0, ints(&[1, 3])),
+            kv(0, ints(&[1, 3])),
+        ));
+        rows.extend(final_read(5, "n1", Value::Int(1)));
+        let r = register(&rows);
+        assert_eq!(count(&r, "lost-update"), 1, "{}", r.summary);
+        // A failed cas wrote nothing.
+        rows[3].1 = Fail;
+        assert_eq!(register(&rows).valid, Validity::True);
+        // Knossos-style: unkeyed, small values written twice: n/a, never a wrong verdict.
+        let knossos = [
+            (0, Invoke, "write", Value::Int(1), "", false),
+            (0, Ok, "write", Value::Int(1), "", false),
+            (1, Invoke, "cas", ints(&[1, 2]), "", false),
+            (1, Ok, "cas", ints(&[1, 2]), "", false),
+            (0, Invoke, "write", Value::Int(1), "", false),
+            (0, Ok, "write", Value::Int(1), "", false),
+            (2, Invoke, "read", Value::Nil, "", false),
+            (2, Ok, "read", Value::Int(1), "", false),
+        ];
+        let r = register(&knossos);
+        assert!(!r.applicable, "{}", r.summary);
+        assert!(
+            r.summary
+                .contains("1 is written to the register more than once"),
+            "{}",
+            r.summary
+        );
     }
 
     #[test]
