@@ -117,6 +117,9 @@ pub struct Session {
     /// Scratch for one read: per writing session, (element, seq, position) held.
     by_session: Vec<Vec<(i64, u32, usize)>>,
     touched: Vec<u32>,
+    /// Why the history cannot be judged here: a value written twice, or a `cas` (which writes
+    /// without saying so in the shape this checker reads). Reads then cannot name their write.
+    unjudgeable: Option<String>,
 }
 
 /// The micro-ops of an op: a txn's list, or one read or write.
@@ -176,6 +179,12 @@ impl Session {
     }
 
     fn invoke(&mut self, op: &Op) {
+        if &*op.f == "cas" && self.unjudgeable.is_none() {
+            self.unjudgeable = Some(format!(
+                "op {} is a cas; this checker reads only write, add and append",
+                op.index
+            ));
+        }
         let session = self.session(&op.process);
         let mut opened = std::mem::take(&mut self.open_writes[session as usize]);
         opened.clear();
@@ -204,8 +213,12 @@ impl Session {
                 dep: sk.union.clone(),
             });
             sk.writes.push(id);
-            // Unique values: the first write of a value owns it.
-            state.ids.entry(x).or_insert(id);
+            // Unique values: the first write of a value owns it. A register value written twice
+            // leaves reads of it ambiguous (adds repeat by design in counters).
+            let owned = *state.ids.entry(x).or_insert(id);
+            if owned != id && f == "write" && self.unjudgeable.is_none() {
+                self.unjudgeable = Some(format!("{x} is written more than once (op {})", op.index));
+            }
             opened.push((k as u32, id));
         }
         self.open_writes[session as usize] = opened;
@@ -576,6 +589,15 @@ impl Checker for Session {
     }
 
     fn finish(self: Box<Self>) -> CheckResult {
+        if let Some(why) = &self.unjudgeable {
+            return CheckResult::not_applicable(
+                "session",
+                format!(
+                    "not judged: {why}; session guarantees need unique written values — check \
+                     such a history for linearizability instead"
+                ),
+            );
+        }
         let counts = &self.findings.counts;
         let violated: Vec<String> = GUARANTEES
             .iter()
@@ -842,6 +864,39 @@ mod tests {
             r.figures["judged"],
             json!(["read-your-writes", "monotonic-reads"])
         );
+    }
+
+    #[test]
+    fn repeated_register_values_and_cas_are_not_judged_here() {
+        use crate::testing::{Row, h, kv, pair, run};
+        let w = |p, v| pair(p, Ok, "write", kv(0, Value::Int(v)), kv(0, Value::Int(v)));
+        let read = |p, v| pair(p, Ok, "read", kv(0, Value::Nil), kv(0, Value::Int(v)));
+        // Process 0 writes 1, then 2, then 1 again, then reads 1: with unique values that would
+        // be fine or not; here the read cannot name its write.
+        let mut rows: Vec<Row> = Vec::new();
+        rows.extend(w(0, 1));
+        rows.extend(w(0, 2));
+        rows.extend(w(1, 1));
+        rows.extend(read(0, 1));
+        let r = run(Box::new(Session::default()), &h(&rows));
+        assert!(!r.applicable, "{}", r.summary);
+        assert!(
+            r.summary.contains("1 is written more than once"),
+            "{}",
+            r.summary
+        );
+        let mut rows: Vec<Row> = Vec::new();
+        rows.extend(w(0, 1));
+        rows.extend(pair(
+            0,
+            Ok,
+            "cas",
+            kv(0, crate::testing::ints(&[1, 5])),
+            kv(0, Value::Nil),
+        ));
+        rows.extend(read(0, 5));
+        let r = run(Box::new(Session::default()), &h(&rows));
+        assert!(!r.applicable && r.summary.contains("cas"), "{}", r.summary);
     }
 
     #[test]
