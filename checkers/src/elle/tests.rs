@@ -295,6 +295,26 @@ fn a_history_of_completions_only_is_judged_without_real_time_or_process_order() 
 }
 
 #[test]
+fn a_read_of_nil_precedes_every_first_version_not_just_the_first_sixty_four() {
+    // 70 first versions of x; the last of them also wrote z, which T read while it read x as
+    // nil: T anti-depends on that writer and depends on it — G-single.
+    let mut h = H::default();
+    for i in 1..70 {
+        h.reg(i, &format!("w x {i}"));
+    }
+    h.reg(70, "w x 70; w z 1");
+    h.reg(71, "r z 1; r x");
+    let r = h.check(Flavor::RwRegister, &["serializable"]);
+    assert!(
+        found(&r, "G-single"),
+        "{} {:?}",
+        r.summary,
+        r.anomaly_counts
+    );
+    assert_eq!(r.figures["initial-state-edges-cut"], 0);
+}
+
+#[test]
 fn g_single_read_skew() {
     // T0 reads x before T1's append but sees T1's append to y.
     let mut h = H::default();
