@@ -81,6 +81,10 @@ pub struct SetChecker {
     reads: u64,
     findings: Findings,
     scratch: FxHashSet<i64>,
+    /// The first keyed (`[k x]`) and the first unkeyed op: a history with both is not one
+    /// this checker can read either way.
+    keyed_op: Option<u64>,
+    unkeyed_op: Option<u64>,
 }
 
 impl SetChecker {
@@ -183,6 +187,14 @@ impl Checker for SetChecker {
         match event {
             Event::Invoke(op) => {
                 let (key, inner) = crate::util::split_keyed(&op.value);
+                if matches!(&*op.f, "add" | "read") {
+                    let slot = if key.is_nil() {
+                        &mut self.unkeyed_op
+                    } else {
+                        &mut self.keyed_op
+                    };
+                    slot.get_or_insert(op.index);
+                }
                 match &*op.f {
                     "add" => {
                         if let Some(x) = inner.as_int() {
@@ -238,6 +250,17 @@ impl Checker for SetChecker {
     }
 
     fn finish(self: Box<Self>) -> CheckResult {
+        if let (Some(k), Some(u)) = (self.keyed_op, self.unkeyed_op) {
+            return CheckResult::new(
+                "set",
+                Validity::Unknown,
+                format!(
+                    "input error: op {k} is keyed ([k x]) and op {u} is not; a set history's \
+                     adds and reads are all keyed or all unkeyed, and rift will not guess which \
+                     reads go with which adds"
+                ),
+            );
+        }
         let SetChecker {
             keys,
             per_key,
@@ -397,6 +420,25 @@ mod tests {
             r.anomalies
         );
         assert_eq!(r.figures["never-read"], 1);
+    }
+
+    #[test]
+    fn keyed_adds_with_unkeyed_reads_are_an_input_error_not_a_verdict() {
+        let kv = crate::testing::kv;
+        let ops = [
+            (0, Invoke, "add", kv(1, Value::Int(5)), "", false),
+            (0, Ok, "add", kv(1, Value::Int(5)), "", false),
+            (1, Invoke, "read", Value::Nil, "", false),
+            (1, Ok, "read", set(&[]), "", false),
+        ];
+        let r = run(&h(&ops));
+        assert_eq!(r.valid, Validity::Unknown, "{}", r.summary);
+        assert!(
+            r.summary.starts_with("input error: op 0 is keyed"),
+            "{}",
+            r.summary
+        );
+        assert!(r.anomaly_counts.is_empty());
     }
 
     #[test]
