@@ -150,6 +150,8 @@ pub struct Elle {
     version_pairs: Vec<(u32, i64, i64)>,
     /// Keys whose initial-state edges were cut short at [`ROOT_EDGES`].
     roots_cut: Vec<u32>,
+    /// The first micro-op this flavor does not know (e.g. `w` in a list-append history).
+    foreign: std::cell::RefCell<Option<String>>,
     findings: Findings,
     scratch: Vec<i64>,
 }
@@ -188,6 +190,7 @@ impl Elle {
             read_then_write: FxHashMap::default(),
             version_pairs: Vec::new(),
             roots_cut: Vec::new(),
+            foreign: std::cell::RefCell::new(None),
             findings: Findings::default(),
             scratch: Vec::new(),
         }
@@ -245,16 +248,24 @@ impl Elle {
     fn parse<'a>(&self, value: &'a Value) -> Vec<(u8, &'a Value, &'a Value)> {
         let mut out = Vec::new();
         for m in value.as_seq().unwrap_or_default() {
-            let Some([f, k, v]) = m.as_seq() else {
-                continue;
+            let kind = match m.as_seq() {
+                Some([f, k, v]) => match (f.as_str(), self.flavor) {
+                    (Some("append"), Flavor::ListAppend) => Some((APPEND, k, v)),
+                    (Some("w"), Flavor::RwRegister) => Some((WRITE, k, v)),
+                    (Some("r"), _) => Some((READ, k, v)),
+                    _ => None,
+                },
+                _ => None,
             };
-            let kind = match (f.as_str(), self.flavor) {
-                (Some("append"), Flavor::ListAppend) => APPEND,
-                (Some("w"), Flavor::RwRegister) => WRITE,
-                (Some("r"), _) => READ,
-                _ => continue,
-            };
-            out.push((kind, k, v));
+            match kind {
+                Some(mop) => out.push(mop),
+                None => {
+                    let mut foreign = self.foreign.borrow_mut();
+                    if foreign.is_none() {
+                        *foreign = Some(show(m));
+                    }
+                }
+            }
         }
         out
     }
@@ -1334,6 +1345,20 @@ impl Checker for Elle {
             return CheckResult::not_applicable(
                 name,
                 "not judged: the history has no transactions",
+            );
+        }
+        if let Some(m) = self.foreign.borrow().as_ref() {
+            let knows = match self.flavor {
+                Flavor::ListAppend => "append and r",
+                Flavor::RwRegister => "w and r",
+            };
+            return CheckResult::new(
+                name,
+                Validity::Unknown,
+                format!(
+                    "input error: the micro-op {m} is not one {name} knows ({knows}); is this \
+                     history of another workload?"
+                ),
             );
         }
         // Never completed: indeterminate.

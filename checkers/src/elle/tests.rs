@@ -315,6 +315,19 @@ fn a_read_of_nil_precedes_every_first_version_not_just_the_first_sixty_four() {
 }
 
 #[test]
+fn micro_ops_of_another_workload_are_an_input_error() {
+    let mut h = H::default();
+    h.reg(0, "w x 1").reg(1, "r x 1");
+    let r = h.lists(STRICT);
+    assert_eq!(r.valid, Validity::Unknown);
+    assert!(
+        r.summary.starts_with("input error: the micro-op"),
+        "{}",
+        r.summary
+    );
+}
+
+#[test]
 fn g_single_read_skew() {
     // T0 reads x before T1's append but sees T1's append to y.
     let mut h = H::default();
