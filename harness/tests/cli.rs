@@ -139,6 +139,7 @@ fn bad_input_exits_254_naming_the_place() {
     )
     .unwrap();
     std::fs::write(dir.path().join("h.txt"), VALID).unwrap();
+    std::fs::write(dir.path().join("h.xyz"), VALID).unwrap();
     std::fs::write(dir.path().join("h.jsonl"), VALID).unwrap();
     let cases: &[(&[&str], &str)] = &[
         (
@@ -154,8 +155,16 @@ fn bad_input_exits_254_naming_the_place() {
             "missing.jsonl: No such file or directory",
         ),
         (
-            &["check", "h.txt", "-w", "set"],
+            &["check", "h.xyz", "-w", "set"],
             "cannot tell the history format",
+        ),
+        (
+            &["check", "h.txt", "-w", "set"],
+            "h.txt:1: malformed op: no jepsen.util op lines",
+        ),
+        (
+            &["convert", "h.jsonl", "h.txt"],
+            "rift reads Jepsen's text logs but writes .jsonl or .edn",
         ),
         (
             &["check", "h.jsonl", "-w", "bank"],
@@ -183,7 +192,7 @@ fn bad_input_exits_254_naming_the_place() {
         (&["demo", "--only", "nope"], "no demo scenario \"nope\""),
         (&["heal"], "say which nodes"),
         (
-            &["convert", "h.jsonl", "h.txt"],
+            &["convert", "h.jsonl", "h.xyz"],
             "cannot tell the output format",
         ),
     ];

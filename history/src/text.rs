@@ -27,8 +27,10 @@ pub fn load(path: &Path) -> Result<Loaded, HistoryError> {
 /// the EDN reader's errors name the log's own lines.
 pub fn parse(text: &str, path: Option<&Path>) -> Result<Vec<Op>, HistoryError> {
     let mut edn = String::with_capacity(text.len());
+    let mut found = false;
     for (i, line) in text.lines().enumerate() {
         if let Some(at) = line.find(MARK) {
+            found = true;
             let rest = line[at + MARK.len()..].trim();
             // Three words, then the value: the rest of the line.
             let mut remaining = rest;
@@ -57,6 +59,17 @@ pub fn parse(text: &str, path: Option<&Path>) -> Result<Vec<Op>, HistoryError> {
             ));
         }
         edn.push('\n');
+    }
+    if !found {
+        return Err(HistoryError::Malformed {
+            at: Location {
+                path: path.map(Path::to_path_buf),
+                line: 1,
+            },
+            message: "no jepsen.util op lines: is this a Jepsen log? (.jsonl, .json and .edn \
+                      are read by their extensions)"
+                .into(),
+        });
     }
     crate::edn::parse(&edn, path)
 }
