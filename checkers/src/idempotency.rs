@@ -32,8 +32,9 @@ pub struct Idempotency {
     acknowledged: u64,
     /// Payload -> request id.
     payloads: FxHashMap<i64, String>,
-    /// The judged ledger reads: per node (final reads), or the last read (None).
-    ledgers: std::collections::BTreeMap<Option<history::Sym>, (u64, bool, Vec<i64>)>,
+    /// The judged ledger reads: per observer (final reads: the node, or the process when no
+    /// node is recorded), or the last ordinary read (None).
+    ledgers: std::collections::BTreeMap<Option<crate::util::Observer>, (u64, bool, Vec<i64>)>,
 }
 
 fn id_of(v: &Value) -> Option<String> {
@@ -52,7 +53,7 @@ impl Checker for Idempotency {
         };
         if &*op.f == "read" && op.kind == OpType::Ok {
             if let Some(entries) = crate::util::ints(&op.value) {
-                let slot = if op.is_final { op.node.clone() } else { None };
+                let slot = op.is_final.then(|| crate::util::Observer::of(op));
                 self.ledgers.insert(slot, (op.index, op.is_final, entries));
             }
             return;
@@ -211,6 +212,25 @@ mod tests {
             "{}",
             r.anomalies[0].explanation
         );
+    }
+
+    #[test]
+    fn final_ledger_reads_without_nodes_are_not_lumped_with_ordinary_reads() {
+        // A nodeless final read whose ledger holds the payload twice, then an ordinary read
+        // (by another process) that holds it once: the final read is judged.
+        let ledger = |p: u64, xs: &[i64], fin: bool| -> [Row; 2] {
+            [
+                (p, OpType::Invoke, "read", Value::Nil, "", fin),
+                (p, OpType::Ok, "read", crate::testing::ints(xs), "", fin),
+            ]
+        };
+        let mut rows = Vec::new();
+        rows.extend(insert(0, OpType::Info, "req-1", ""));
+        rows.extend(insert(5, OpType::Ok, "req-1", "created"));
+        rows.extend(ledger(9, &[1, 1], true));
+        rows.extend(ledger(8, &[1], false));
+        let r = run(Box::new(Idempotency::default()), &h(&rows));
+        assert_eq!(count(&r, "duplicate-creation"), 1, "{}", r.summary);
     }
 
     #[test]
