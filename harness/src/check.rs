@@ -255,9 +255,12 @@ fn stream(
     };
     let mut open = OpenOps::default();
     let mut count = 0u64;
-    let mut take = |op: Op| -> Result<()> {
-        open.push(count, &op)
-            .map_err(|e| usage(format!("{}: {e}", target.history.display())))?;
+    // `line`: where the op is in the file, when the format keeps it.
+    let mut take = |op: Op, line: Option<u64>| -> Result<()> {
+        open.push(count, &op).map_err(|e| {
+            let at = line.map_or_else(String::new, |l| format!(":{l}"));
+            usage(format!("{}{at}: {e}", target.history.display()))
+        })?;
         for c in &mut checkers {
             c.observe(&op);
         }
@@ -274,22 +277,23 @@ fn stream(
             let loaded =
                 history::jsonl::load_array(&target.history).map_err(|e| usage(e.to_string()))?;
             for op in loaded.ops {
-                take(op)?;
+                take(op, None)?;
             }
             loaded.warnings
         }
         Format::Jsonl => {
             let mut reader =
                 JsonlReader::open(&target.history).map_err(|e| usage(e.to_string()))?;
-            for op in reader.by_ref() {
-                take(op.map_err(|e| usage(e.to_string()))?)?;
+            while let Some(op) = reader.next() {
+                let op = op.map_err(|e| usage(e.to_string()))?;
+                take(op, Some(reader.line()))?;
             }
             reader.warnings()
         }
         Format::Edn | Format::Text => {
             let loaded = history::load(&target.history).map_err(|e| usage(e.to_string()))?;
             for op in loaded.ops {
-                take(op)?;
+                take(op, None)?;
             }
             loaded.warnings
         }

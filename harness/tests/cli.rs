@@ -148,7 +148,7 @@ fn bad_input_exits_254_naming_the_place() {
         ),
         (
             &["check", "unpaired.jsonl", "-w", "set"],
-            "unpaired.jsonl: op 1: process 0 invokes op 1 while its op 0 is still open",
+            "unpaired.jsonl:2: op 1: process 0 invokes op 1 while its op 0 is still open",
         ),
         (
             &["check", "missing.jsonl", "-w", "set"],

@@ -246,6 +246,11 @@ impl<R: BufRead> JsonlReader<R> {
         }
     }
 
+    /// The line the last op read came from (counting from 1).
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
     /// After the last op: the cut-short last line that was dropped, if there was one.
     pub fn truncated_tail(&self) -> Option<&TruncatedTail> {
         self.truncated.as_ref()
