@@ -109,18 +109,15 @@ pub async fn final_phase(
                 first.is_none() || per_node.iter().any(|(_, a)| &a[r] != first)
             })
             .map(|r| {
-                let answers: Vec<String> = per_node
+                let answers: Vec<(&str, Option<&Value>)> = per_node
                     .iter()
-                    .map(|(n, a)| match &a[r] {
-                        Some(v) => format!("{n}: {}", serde_json::to_string(v).unwrap_or_default()),
-                        None => format!("{n}: no answer"),
-                    })
+                    .map(|(n, a)| (n.as_str(), a[r].as_ref()))
                     .collect();
                 format!(
                     "{} {}: {}",
                     reads[r].f,
                     serde_json::to_string(&reads[r].value).unwrap_or_default(),
-                    answers.join(", ")
+                    describe_answers(&answers)
                 )
             })
             .collect();
@@ -135,5 +132,113 @@ pub async fn final_phase(
             return Ok(report);
         }
         tokio::time::sleep(phase.pause).await;
+    }
+}
+
+/// How the nodes' answers to one final read differ, in a line a person can read: collections
+/// by their size and the first few elements each lacks of what any node holds (the history
+/// keeps the full values); other values as they are, cut short.
+pub fn describe_answers(answers: &[(&str, Option<&Value>)]) -> String {
+    const SHOWN: usize = 5;
+    // A keyed read answers [k [x ...]]; an unkeyed one [x ...].
+    let elements = |v: &Value| -> Option<Vec<Value>> {
+        match v {
+            Value::List(kv)
+                if kv.len() == 2
+                    && !matches!(kv[0], Value::List(_) | Value::Set(_))
+                    && matches!(kv[1], Value::List(_) | Value::Set(_)) =>
+            {
+                kv[1].as_seq().map(<[Value]>::to_vec)
+            }
+            Value::List(xs) | Value::Set(xs) => Some(xs.clone()),
+            _ => None,
+        }
+    };
+    let collections: Option<Vec<Option<Vec<Value>>>> = answers
+        .iter()
+        .map(|(_, a)| match a {
+            Some(v) => elements(v).map(Some),
+            None => Some(None),
+        })
+        .collect();
+    let Some(collections) = collections else {
+        return answers
+            .iter()
+            .map(|(n, a)| match a {
+                Some(v) => {
+                    let text = serde_json::to_string(v).unwrap_or_default();
+                    let cut: String = text.chars().take(80).collect();
+                    let more = if cut.len() < text.len() { "…" } else { "" };
+                    format!("{n}: {cut}{more}")
+                }
+                None => format!("{n}: no answer"),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+    };
+    let mut union: Vec<Value> = collections.iter().flatten().flatten().cloned().collect();
+    union.sort_by(Value::total_cmp);
+    union.dedup();
+    answers
+        .iter()
+        .zip(&collections)
+        .map(|((n, _), c)| match c {
+            None => format!("{n}: no answer"),
+            Some(held) => {
+                let lacks: Vec<&Value> = union.iter().filter(|x| !held.contains(x)).collect();
+                if lacks.is_empty() {
+                    format!("{n}: {} elements", held.len())
+                } else {
+                    let first: Vec<String> = lacks
+                        .iter()
+                        .take(SHOWN)
+                        .map(|x| serde_json::to_string(x).unwrap_or_default())
+                        .collect();
+                    let more = if lacks.len() > SHOWN {
+                        format!(" … {} in all", lacks.len())
+                    } else {
+                        String::new()
+                    };
+                    format!(
+                        "{n}: {} elements, lacking {}{more}",
+                        held.len(),
+                        first.join(", ")
+                    )
+                }
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disagreeing_collections_are_told_by_size_and_what_each_lacks() {
+        let all: Vec<Value> = (1..=3000).map(Value::Int).collect();
+        let some: Vec<Value> = (1..=3000)
+            .filter(|x| x % 500 != 0)
+            .map(Value::Int)
+            .collect();
+        let (a, b) = (Value::List(all), Value::List(some));
+        let line = describe_answers(&[("n1", Some(&a)), ("n2", Some(&b)), ("n3", None)]);
+        assert_eq!(
+            line,
+            "n1: 3000 elements; n2: 2994 elements, lacking 500, 1000, 1500, 2000, 2500 … 6 in all; n3: no answer"
+        );
+        assert!(line.len() < 200);
+        let line = describe_answers(&[("n1", Some(&Value::Int(4))), ("n2", Some(&Value::Int(5)))]);
+        assert_eq!(line, "n1: 4, n2: 5");
+        let keyed = |xs: &[i64]| {
+            Value::List(vec![
+                Value::Int(3),
+                Value::List(xs.iter().map(|&x| Value::Int(x)).collect()),
+            ])
+        };
+        let (a, b) = (keyed(&[1, 2]), keyed(&[1]));
+        let line = describe_answers(&[("n1", Some(&a)), ("n2", Some(&b))]);
+        assert_eq!(line, "n1: 2 elements; n2: 1 elements, lacking 2");
     }
 }
