@@ -57,15 +57,20 @@ fn rift(cluster: &control::cluster::Scratch, results: &Path, args: &[&str]) -> (
     )
 }
 
-fn lost_updates(results: &Json) -> u64 {
+/// How many anomalies of `kind` the checker named found.
+fn found(results: &Json, checker: &str, kind: &str) -> u64 {
     results["results"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|r| r["checker"] == "register")
-        .unwrap()["anomaly_counts"]["lost-update"]
+        .find(|r| r["checker"] == checker)
+        .unwrap_or_else(|| panic!("no {checker} checker in {results}"))["anomaly_counts"][kind]
         .as_u64()
         .unwrap_or(0)
+}
+
+fn lost_updates(results: &Json) -> u64 {
+    found(results, "register", "lost-update")
 }
 
 #[test]
@@ -141,14 +146,7 @@ fn gun_loses_later_writes_to_a_peer_whose_clock_is_ahead_and_still_converges() {
 }
 
 fn set_lost(results: &Json) -> u64 {
-    results["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["checker"] == "set")
-        .unwrap()["anomaly_counts"]["lost"]
-        .as_u64()
-        .unwrap_or(0)
+    found(results, "set", "lost")
 }
 
 #[test]
