@@ -368,14 +368,16 @@ impl GenericDb {
         argv.iter().map(|a| self.render(a, node, nodes)).collect()
     }
 
-    /// Runs one of the file's commands on the node, in `{workdir}`.
+    /// Runs one of the file's commands on the node, in `{workdir}`, rendered with every node of
+    /// the test (known from setup on; before it, the node alone).
     async fn run(
         &self,
         node: &dyn Remote,
         argv: &[String],
-        nodes: &[Node],
     ) -> Result<control::Output, RemoteError> {
         let n = node.node();
+        let alone = [n.clone()];
+        let nodes = self.nodes.get().map_or(&alone[..], Vec::as_slice);
         let line = self.argv(argv, n, nodes);
         let dir = self.dir(n);
         let cmd = Cmd::script(format!(
@@ -396,7 +398,7 @@ impl GenericDb {
         argv: &[String],
         field: &str,
     ) -> Result<(), RemoteError> {
-        let out = self.run(node, argv, &[node.node().clone()]).await?;
+        let out = self.run(node, argv).await?;
         if out.success() {
             Ok(())
         } else {
@@ -447,14 +449,7 @@ impl Db for GenericDb {
                 node.upload(f, &format!("{dir}/{name}")).await?;
             }
             if let Some(install) = &self.install {
-                let out = self.run(node, install, nodes).await?;
-                if !out.success() {
-                    return Err(RemoteError::Failed {
-                        node: node.node().name.clone(),
-                        cmd: format!("db.install: {}", install.join(" ")),
-                        output: Box::new(out),
-                    });
-                }
+                self.must(node, install, "install").await?;
             }
             self.start(node, nodes).await
         })
@@ -518,9 +513,7 @@ impl Db for GenericDb {
 
     fn ready<'a>(&'a self, node: &'a dyn Remote) -> BoxFuture<'a, Result<bool, RemoteError>> {
         Box::pin(async move {
-            let alone = [node.node().clone()];
-            let nodes = self.nodes.get().map_or(&alone[..], Vec::as_slice);
-            let out = self.run(node, &self.ready, nodes).await?;
+            let out = self.run(node, &self.ready).await?;
             if out.success() {
                 return Ok(true);
             }
