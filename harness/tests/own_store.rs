@@ -121,13 +121,15 @@ impl Store for MemStore {
     }
     fn open(&self, config: &StoreConfig) -> Result<Opened, String> {
         let store = self.clone();
-        Ok(Opened {
-            db: Arc::new(self.clone()),
-            workload: stores::standard_workload(&config.workload, Default::default())?,
-            clients: Arc::new(move |_: &Node, _: Duration| {
-                Box::new(MemClient(store.clone())) as Box<dyn Client>
-            }),
-        })
+        let clients: Arc<dyn workloads::Clients> = Arc::new(move |_: &Node, _: Duration| {
+            Box::new(MemClient(store.clone())) as Box<dyn Client>
+        });
+        Opened::standard(
+            self.clone(),
+            &config.workload,
+            Default::default(),
+            Some(clients),
+        )
     }
 }
 

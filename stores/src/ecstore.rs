@@ -481,12 +481,7 @@ impl crate::Store for Ecstore {
         let mut db = EcstoreDb::new(locate_binary()?);
         db.flags = config.db_flags.clone();
         db.env = config.env.clone();
-        let clients = clients(&config.workload, &db)
-            .ok_or_else(|| format!("ecstore has no {} client", config.workload))?;
-        Ok(crate::Opened {
-            db: Arc::new(db),
-            workload: crate::standard_workload(&config.workload, Default::default())?,
-            clients,
-        })
+        let clients = clients(&config.workload, &db);
+        crate::Opened::standard(db, &config.workload, Default::default(), clients)
     }
 }

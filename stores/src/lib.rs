@@ -179,14 +179,26 @@ impl Refusal {
     }
 }
 
-/// The store-neutral workload of this name, for stores whose clients use the standard shapes.
-pub fn standard_workload(
-    name: &str,
-    options: workloads::standard::Options,
-) -> Result<Arc<dyn Workload>, String> {
-    workloads::standard::workload(name, options)
-        .map(Arc::from)
-        .ok_or_else(|| format!("no workload named {name}"))
+impl Opened {
+    /// A run of one of the standard (store-neutral) workloads, with the store's clients for it.
+    /// `None` for clients means the store has none for that workload, which the registry's
+    /// check before a run already refuses.
+    pub fn standard(
+        db: impl Db + 'static,
+        workload: &str,
+        options: workloads::standard::Options,
+        clients: Option<Arc<dyn Clients>>,
+    ) -> Result<Opened, String> {
+        let clients = clients.ok_or_else(|| format!("{} has no {workload} client", db.name()))?;
+        let workload = workloads::standard::workload(workload, options)
+            .map(Arc::from)
+            .ok_or_else(|| format!("no workload named {workload}"))?;
+        Ok(Opened {
+            db: Arc::new(db),
+            workload,
+            clients,
+        })
+    }
 }
 
 #[cfg(test)]

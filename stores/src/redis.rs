@@ -550,12 +550,12 @@ impl crate::Store for Redis {
     fn open(&self, config: &crate::StoreConfig) -> Result<crate::Opened, String> {
         let mut db = parse_flags(&config.db_flags)?;
         db.env = config.env.clone();
-        Ok(crate::Opened {
-            db: Arc::new(db),
-            workload: crate::standard_workload(&config.workload, Default::default())?,
-            clients: clients(&config.workload)
-                .ok_or_else(|| format!("redis has no {} client", config.workload))?,
-        })
+        crate::Opened::standard(
+            db,
+            &config.workload,
+            Default::default(),
+            clients(&config.workload),
+        )
     }
 }
 

@@ -592,13 +592,10 @@ impl crate::Store for StoreFile {
         db.env = config.env.clone();
         let mut spec = self.client.clone();
         spec.workload = config.workload.clone();
-        Ok(crate::Opened {
-            db: Arc::new(db),
-            workload: crate::standard_workload(&config.workload, Default::default())?,
-            clients: Arc::new(StdioClients {
-                spec: Arc::new(spec),
-            }),
-        })
+        let clients: Arc<dyn workloads::Clients> = Arc::new(StdioClients {
+            spec: Arc::new(spec),
+        });
+        crate::Opened::standard(db, &config.workload, Default::default(), Some(clients))
     }
 }
 
