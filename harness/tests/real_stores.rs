@@ -4,9 +4,11 @@
 //! serializable reads on an isolated member must be found stale.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use support::{anomalies, checker, rift_test};
 
 /// A 3-node cluster and a working directory for rift's results.
 struct Cluster(tempfile::TempDir, control::cluster::Scratch);
@@ -18,48 +20,13 @@ impl Cluster {
         Some(Cluster(tempfile::tempdir().unwrap(), scratch))
     }
 
-    /// Runs `rift test` on this cluster; returns its exit code and the run's results.json.
+    /// Runs `rift test` on this cluster; returns its exit code, results.json and run directory.
     fn test(&self, args: &[&str]) -> (i32, Json, PathBuf) {
-        let out = Command::new(env!("CARGO_BIN_EXE_rift"))
-            .current_dir(self.0.path())
-            .args(["test", "--local", "--cluster-state-dir"])
-            .arg(&self.1.state_dir)
-            .args(["--concurrency", "2n", "--rate", "300", "--seed", "11"])
-            .args(args)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let run = std::fs::canonicalize(self.0.path().join("results/latest"))
-            .unwrap_or_else(|e| panic!("no run directory ({e}); rift said: {stderr}"));
-        let results: Json =
-            serde_json::from_str(&std::fs::read_to_string(run.join("results.json")).unwrap())
-                .unwrap();
-        (out.status.code().unwrap_or(-1), results, run)
+        let fixed = ["--rate", "300", "--seed", "11"];
+        let all: Vec<&str> = fixed.iter().copied().chain(args.iter().copied()).collect();
+        let run = rift_test(&self.1, &self.0.path().join("results"), &all);
+        (run.code, run.results, run.dir)
     }
-}
-
-fn checker<'a>(results: &'a Json, name: &str) -> &'a Json {
-    results["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["checker"] == name)
-        .unwrap_or_else(|| panic!("no {name} checker in {results}"))
-}
-
-fn anomalies(results: &Json) -> Vec<String> {
-    results["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|r| {
-            r["anomaly_counts"]
-                .as_object()
-                .unwrap()
-                .iter()
-                .map(move |(k, n)| format!("{}: {k} ({n})", r["checker"]))
-        })
-        .collect()
 }
 
 fn file_contains(path: &Path, needle: &str) -> bool {
@@ -72,6 +39,8 @@ fn redis_sentinel_loses_acknowledged_adds_when_its_primary_is_cut_off() {
     // The primary is cut off from both replicas for 8 s (failover takes ~4 s); its clients
     // still reach it and keep being acknowledged.
     let (code, results, run) = c.test(&[
+        "--concurrency",
+        "2n",
         "--db",
         "redis",
         "-w",
@@ -117,6 +86,8 @@ fn etcd_with_linearizable_reads_shows_no_anomaly_under_partitions_and_kills() {
     let Some(c) = Cluster::up(2) else { return };
     for workload in ["register", "set", "list-append"] {
         let (code, results, _) = c.test(&[
+            "--concurrency",
+            "2n",
             "--db",
             "etcd",
             "-w",
@@ -148,7 +119,14 @@ fn etcd_with_linearizable_reads_shows_no_anomaly_under_partitions_and_kills() {
 #[test]
 fn etcd_serializable_reads_on_an_isolated_member_are_found_stale_by_the_set_checker() {
     let Some(c) = Cluster::up(3) else { return };
+    // Writes to the isolated member hang until the op timeout; a short one and more workers per
+    // node make sure its workers get to reads while it is cut off (with 2 per node and 5 s,
+    // one run in several had none).
     let (code, results, _) = c.test(&[
+        "--concurrency",
+        "6n",
+        "--op-timeout",
+        "1",
         "--db",
         "etcd",
         "--db-flag",

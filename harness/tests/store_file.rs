@@ -4,9 +4,12 @@
 //! made through the others; without the clock fault, partitions lose none.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use support::{Run, found, rift_test};
 
 fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
@@ -35,40 +38,6 @@ fn gun_prepared() -> Option<PathBuf> {
     Some(dir)
 }
 
-fn rift(cluster: &control::cluster::Scratch, results: &Path, args: &[&str]) -> (i32, Json, Json) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rift"))
-        .args(["test", "--local", "--cluster-state-dir"])
-        .arg(&cluster.state_dir)
-        .arg("--results-dir")
-        .arg(results)
-        .args(args)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let run = std::fs::canonicalize(results.join("latest"))
-        .unwrap_or_else(|e| panic!("no run ({e}): {stderr}"));
-    let read = |f: &str| -> Json {
-        serde_json::from_str(&std::fs::read_to_string(run.join(f)).unwrap()).unwrap()
-    };
-    (
-        out.status.code().unwrap_or(-1),
-        read("results.json"),
-        read("test.json"),
-    )
-}
-
-/// How many anomalies of `kind` the checker named found.
-fn found(results: &Json, checker: &str, kind: &str) -> u64 {
-    results["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["checker"] == checker)
-        .unwrap_or_else(|| panic!("no {checker} checker in {results}"))["anomaly_counts"][kind]
-        .as_u64()
-        .unwrap_or(0)
-}
-
 fn lost_updates(results: &Json) -> u64 {
     found(results, "register", "lost-update")
 }
@@ -82,7 +51,12 @@ fn gun_loses_later_writes_to_a_peer_whose_clock_is_ahead_and_still_converges() {
     let dir = tempfile::tempdir().unwrap();
     let store = gun.join("store.toml").display().to_string();
     // Seed 42: the clock nemesis bumps n1 21.9 s ahead, from 5 s to 10 s into the run.
-    let (code, results, test) = rift(
+    let Run {
+        code,
+        results,
+        test,
+        ..
+    } = rift_test(
         &cluster,
         &dir.path().join("skew"),
         &[
@@ -124,7 +98,12 @@ fn gun_loses_later_writes_to_a_peer_whose_clock_is_ahead_and_still_converges() {
     )
     .unwrap();
     let plan = plan.display().to_string();
-    let (code, results, test) = rift(
+    let Run {
+        code,
+        results,
+        test,
+        ..
+    } = rift_test(
         &cluster,
         &dir.path().join("partitions"),
         &[
@@ -178,8 +157,8 @@ fn a_python_client_over_plain_resp_and_the_native_redis_store_reach_the_same_ver
             ("native", vec!["--db", "redis"]),
         ] {
             let args: Vec<&str> = store_args.iter().copied().chain(cut).collect();
-            let (code, results, _) =
-                rift(&cluster, &dir.path().join(format!("{how}-{round}")), &args);
+            let Run { code, results, .. } =
+                rift_test(&cluster, &dir.path().join(format!("{how}-{round}")), &args);
             let lost = set_lost(&results);
             seen.push(format!("{how} {round}: exit {code}, {lost} lost"));
             assert!(lost > 0 && code == 1, "{how}, round {round}: {results}");
@@ -214,7 +193,12 @@ fn rift_new_store_writes_a_skeleton_that_passes_rift_test_in_node_and_python() {
             .display()
             .to_string();
         for workload in ["set", "register"] {
-            let (code, results, test) = rift(
+            let Run {
+                code,
+                results,
+                test,
+                ..
+            } = rift_test(
                 &cluster,
                 &dir.path().join(format!("results-{lang}-{workload}")),
                 &[
@@ -272,7 +256,7 @@ fn kill_and_pause_reach_a_store_files_process_group() {
     };
     // Paused everywhere, then resumed: nothing the stub acknowledged is lost.
     let paused = dir.path().join("pause");
-    let (_, results, _) = rift(
+    let Run { results, .. } = rift_test(
         &cluster,
         &paused,
         &[
@@ -298,10 +282,13 @@ fn kill_and_pause_reach_a_store_files_process_group() {
         nemesis_errors(&paused)
     );
     assert_eq!(set_lost(&results), 0, "{results}");
+    // While paused the stub answered nothing: operations timed out (the pause reached it).
+    let stats = support::checker(&results, "stats");
+    assert!(stats["figures"]["info"].as_u64().unwrap() > 0, "{stats}");
     // Killed everywhere and started again: the stub keeps its set in memory, so what it had
     // acknowledged is gone — which shows the kill reached the process rift started.
     let killed = dir.path().join("kill");
-    let (code, results, _) = rift(
+    let Run { code, results, .. } = rift_test(
         &cluster,
         &killed,
         &[
