@@ -12,7 +12,7 @@
 //! how memory scales.
 #![allow(clippy::unwrap_used)]
 
-use checkers::{Checker, Counter, Session, SetChecker};
+use checkers::{Checker, Counter, Feed, Session, SetChecker};
 use history::{Op, OpType, Process, Value};
 use std::time::Instant;
 
@@ -167,14 +167,17 @@ fn main() {
             let gen_s = start.elapsed().as_secs_f64();
 
             let base = reset_peak();
-            let mut checker: Box<dyn Checker> = match name {
+            let checker: Box<dyn Checker> = match name {
                 "set" => Box::new(SetChecker::default()),
                 "counter" => Box::new(Counter::default()),
                 _ => Box::new(Session::default()),
             };
             let start = Instant::now();
-            generate(shape, size, &mut |op| checker.observe(op));
-            let result = checker.finish();
+            let mut feed = Feed::new(vec![checker]);
+            generate(shape, size, &mut |op| {
+                feed.push(op).expect("the history pairs")
+            });
+            let result = feed.finish().results.remove(0);
             let total_s = start.elapsed().as_secs_f64();
             let check_s = (total_s - gen_s).max(0.0);
             assert_eq!(

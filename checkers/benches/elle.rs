@@ -13,7 +13,7 @@
 //! heap's peak above what it held before the checker began (a counting allocator).
 #![allow(clippy::unwrap_used)]
 
-use checkers::{Checker, Elle, Validity};
+use checkers::{Checker, Elle, Feed, Validity};
 use history::{Op, OpType, Process, Value};
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -161,12 +161,13 @@ fn main() {
         let gen_s = start.elapsed().as_secs_f64();
 
         let base = reset_peak();
-        let mut checker: Box<dyn Checker> = Box::new(Elle::list_append(&models));
+        let checker: Box<dyn Checker> = Box::new(Elle::list_append(&models));
+        let mut feed = Feed::new(vec![checker]);
         let start = Instant::now();
         generate(n, procs, keys, epoch, stale, crash, &mut |op| {
-            checker.observe(op)
+            feed.push(op).expect("the history pairs")
         });
-        let result = checker.finish();
+        let result = feed.finish().results.remove(0);
         let total_s = start.elapsed().as_secs_f64();
         let peak = peak_since(base);
         let largest = &result.figures["largest-component"];

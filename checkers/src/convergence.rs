@@ -10,9 +10,9 @@
 //!
 //! Memory: the final reads only; everything before them is passed over.
 
-use crate::util::{Event, Findings, Keys, Pairer, key_label, show, split_keyed};
-use crate::{CheckResult, Checker, Validity};
-use history::{Op, OpType, Process, Sym, Value};
+use crate::util::{Findings, Keys, key_label, show, split_keyed};
+use crate::{CheckResult, Checker, Event, Validity};
+use history::{OpType, Process, Sym, Value};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -25,7 +25,6 @@ struct FinalRead {
 
 #[derive(Debug, Default)]
 pub struct Convergence {
-    pairer: Pairer,
     keys: Keys,
     last_nemesis_time: Option<u64>,
     heal_time: Option<u64>,
@@ -42,21 +41,28 @@ impl Checker for Convergence {
         "convergence"
     }
 
-    fn observe(&mut self, op: &Op) {
-        if !op.process.is_client() {
-            if self.heal_time.is_none() {
-                self.last_nemesis_time = Some(op.time);
+    fn observe(&mut self, event: &Event<'_>) {
+        let (invoked, op) = match *event {
+            Event::Other(op) => {
+                if self.heal_time.is_none() {
+                    self.last_nemesis_time = Some(op.time);
+                }
+                return;
             }
-            return;
-        }
-        let Some(event) = self.pairer.push(op) else {
-            return;
-        };
-        let Event::Complete { invoked, op } = event else {
-            if op.is_final && self.heal_time.is_none() {
-                self.heal_time = Some(self.last_nemesis_time.unwrap_or(op.time));
+            Event::Invoke(op) => {
+                if op.is_final && self.heal_time.is_none() {
+                    self.heal_time = Some(self.last_nemesis_time.unwrap_or(op.time));
+                }
+                return;
             }
-            return;
+            Event::Unfinished(_) => return,
+            Event::Complete { invoked, op } => {
+                // A final read recorded without its invocation begins the final phase too.
+                if invoked.alone && op.is_final && self.heal_time.is_none() {
+                    self.heal_time = Some(self.last_nemesis_time.unwrap_or(op.time));
+                }
+                (invoked, op)
+            }
         };
         if !op.is_final || &*op.f != "read" {
             return;
@@ -64,7 +70,7 @@ impl Checker for Convergence {
         let Some(node) = op.node.clone() else {
             return;
         };
-        let (key, _) = split_keyed(&invoked.value);
+        let (key, _) = split_keyed(invoked.value);
         let keyed = !key.is_nil();
         let key = self.keys.id(&key);
         let round = match self.rounds.get_mut(&node) {
@@ -278,6 +284,7 @@ fn describe(v: &Value, first: Option<&Value>) -> String {
 mod tests {
     use super::*;
     use crate::testing::{Row, count, h, ints, kv, run};
+    use history::Op;
     use history::OpType::*;
 
     fn conv(ops: &[Op]) -> CheckResult {

@@ -10,9 +10,10 @@
 //!
 //! One pass in constant memory per key and per open op.
 
-use crate::util::{Event, Findings, Keys, Pairer, key_label, split_keyed};
+use crate::Event;
+use crate::util::{Findings, Keys, key_label, split_keyed};
 use crate::{CheckResult, Checker, Validity};
-use history::{Op, OpType, Process, Sym};
+use history::{OpType, Process, Sym};
 use rustc_hash::FxHashMap;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -25,7 +26,6 @@ struct Bounds {
 
 #[derive(Debug, Default)]
 pub struct Counter {
-    pairer: Pairer,
     keys: Keys,
     bounds: Vec<Bounds>,
     /// Open reads: the lower bound when they were invoked.
@@ -48,11 +48,8 @@ impl Checker for Counter {
         "counter"
     }
 
-    fn observe(&mut self, op: &Op) {
-        let Some(event) = self.pairer.push(op) else {
-            return;
-        };
-        match event {
+    fn observe(&mut self, event: &Event<'_>) {
+        match *event {
             Event::Invoke(op) => {
                 let (key, inner) = split_keyed(&op.value);
                 match &*op.f {
@@ -78,7 +75,7 @@ impl Checker for Counter {
             }
             Event::Complete { invoked, op } => {
                 let lower_at_invoke = self.lower_at_invoke.remove(&op.process);
-                let (key, inner) = split_keyed(&invoked.value);
+                let (key, inner) = split_keyed(invoked.value);
                 let keyed = !key.is_nil();
                 let id = self.key(&key);
                 match (&*op.f, op.kind) {
@@ -137,6 +134,7 @@ impl Checker for Counter {
                     _ => {}
                 }
             }
+            Event::Unfinished(_) | Event::Other(_) => {}
         }
     }
 

@@ -10,9 +10,10 @@
 //! read, else the last read — and a payload there more than once is `duplicate-creation` too.
 //! Memory: a few words per request id.
 
-use crate::util::{Event, Findings, Pairer, show};
+use crate::Event;
+use crate::util::{Findings, show};
 use crate::{CheckResult, Checker, Validity};
-use history::{Op, OpType, Value};
+use history::{OpType, Value};
 use rustc_hash::FxHashMap;
 use serde_json::json;
 
@@ -25,7 +26,6 @@ struct Request {
 
 #[derive(Debug, Default)]
 pub struct Idempotency {
-    pairer: Pairer,
     requests: FxHashMap<String, Request>,
     /// Ids in the order first seen, so that the verdict does not depend on hashing.
     order: Vec<String>,
@@ -47,8 +47,8 @@ impl Checker for Idempotency {
         "idempotency"
     }
 
-    fn observe(&mut self, op: &Op) {
-        let Some(Event::Complete { invoked, op }) = self.pairer.push(op) else {
+    fn observe(&mut self, event: &Event<'_>) {
+        let Event::Complete { invoked, op } = *event else {
             return;
         };
         if &*op.f == "read" && op.kind == OpType::Ok {
@@ -61,7 +61,7 @@ impl Checker for Idempotency {
         if &*op.f != "insert" {
             return;
         }
-        let Some(id) = id_of(&invoked.value) else {
+        let Some(id) = id_of(invoked.value) else {
             return;
         };
         if let Some(payload) = invoked.value.as_seq().and_then(|v| v.get(1)?.as_int()) {

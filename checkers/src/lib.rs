@@ -7,11 +7,13 @@
 //! No I/O, no clocks, no threads: the harness reads, checkers judge.
 //!
 //! Checkers consume ops one at a time ([`Checker::observe`]) so that a history far larger than
-//! memory can be checked in one pass, by every checker at once ([`check`]).
+//! memory can be checked in one pass, by every checker at once ([`check`]). The history is
+//! paired once, by a [`Feed`], and every checker is handed the same pairs.
 
 mod convergence;
 mod counter;
 pub mod elle;
+mod feed;
 mod idempotency;
 mod register;
 mod session;
@@ -24,6 +26,7 @@ mod util;
 pub use convergence::Convergence;
 pub use counter::Counter;
 pub use elle::Elle;
+pub use feed::{Event, Feed, Invoked};
 pub use idempotency::Idempotency;
 pub use register::Register;
 pub use session::{GUARANTEES, Session};
@@ -160,12 +163,12 @@ impl CheckResult {
     }
 }
 
-/// A checker reads a history in index order, then gives its verdict.
+/// A checker reads a history in index order, paired by a [`Feed`], then gives its verdict.
 pub trait Checker {
     /// The stable name results are reported under.
     fn name(&self) -> &'static str;
-    /// Takes the next op of the history.
-    fn observe(&mut self, op: &Op);
+    /// Takes the next op of the history, paired.
+    fn observe(&mut self, event: &Event<'_>);
     /// The verdict on everything observed.
     fn finish(self: Box<Self>) -> CheckResult;
 }
@@ -234,17 +237,17 @@ impl Verdict {
     }
 }
 
-/// Runs checkers over a history in one pass.
+/// Runs checkers over a history in one pass, pairing it once; an op no real run can produce
+/// (an invocation while its process has one open) is an error naming it.
 pub fn check<'a>(
-    mut checkers: Vec<Box<dyn Checker>>,
+    checkers: Vec<Box<dyn Checker>>,
     ops: impl IntoIterator<Item = &'a Op>,
-) -> Verdict {
+) -> Result<Verdict, history::HistoryError> {
+    let mut feed = Feed::new(checkers);
     for op in ops {
-        for c in &mut checkers {
-            c.observe(op);
-        }
+        feed.push(op)?;
     }
-    Verdict::of(checkers.into_iter().map(|c| c.finish()).collect())
+    Ok(feed.finish())
 }
 
 #[cfg(test)]

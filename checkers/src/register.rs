@@ -15,9 +15,10 @@
 //! Judged: each node's last final read of each key; without final reads, each key's last read.
 //! Memory: a few words per write; reads other than the judged ones leave nothing behind.
 
-use crate::util::{Event, Findings, Keys, Pairer, key_label, split_keyed};
+use crate::Event;
+use crate::util::{Findings, Keys, key_label, split_keyed};
 use crate::{CheckResult, Checker, Validity};
-use history::{Op, OpType, Value};
+use history::{OpType, Value};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -50,7 +51,6 @@ struct KeyState {
 
 #[derive(Debug, Default)]
 pub struct Register {
-    pairer: Pairer,
     keys: Keys,
     per_key: Vec<KeyState>,
     reads: u64,
@@ -108,11 +108,8 @@ impl Checker for Register {
         "register"
     }
 
-    fn observe(&mut self, op: &Op) {
-        let Some(event) = self.pairer.push(op) else {
-            return;
-        };
-        match event {
+    fn observe(&mut self, event: &Event<'_>) {
+        match *event {
             Event::Invoke(op) => {
                 let (key, v) = parts(&op.f, &op.value);
                 if let Some(v) = written(&op.f, &v) {
@@ -130,7 +127,7 @@ impl Checker for Register {
             Event::Complete { invoked, op } => match (&*op.f, op.kind) {
                 // A cas that completed ok wrote its new value; one that failed wrote nothing.
                 ("write" | "cas", OpType::Ok) => {
-                    let (key, v) = parts(&op.f, &invoked.value);
+                    let (key, v) = parts(&op.f, invoked.value);
                     let Some(v) = written(&op.f, &v) else { return };
                     let id = self.key(&key);
                     let state = &mut self.per_key[id];
@@ -141,7 +138,7 @@ impl Checker for Register {
                     }
                 }
                 ("read", OpType::Ok) => {
-                    let (key, v) = inner(&invoked.value, &op.value);
+                    let (key, v) = inner(invoked.value, &op.value);
                     let value = match v {
                         Value::Nil => None,
                         v => match v.as_int() {
@@ -182,6 +179,7 @@ impl Checker for Register {
                 }
                 _ => {}
             },
+            Event::Unfinished(_) | Event::Other(_) => {}
         }
     }
 

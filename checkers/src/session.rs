@@ -23,7 +23,8 @@
 //! writes until its next read); a read leaves its summary only in its session's state.
 //! Not judged: list order for writes-follow-reads (monotonic-writes checks order).
 
-use crate::util::{Event, Findings, Keys, Pairer, key_label, split_keyed};
+use crate::Event;
+use crate::util::{Findings, Keys, key_label, split_keyed};
 use crate::{CheckResult, Checker, Validity};
 use history::{Op, OpType, Process, Value};
 use rustc_hash::FxHashMap;
@@ -105,7 +106,6 @@ enum Micro<'a> {
 
 #[derive(Debug, Default)]
 pub struct Session {
-    pairer: Pairer,
     keys: Keys,
     per_key: Vec<KeyState>,
     sessions: FxHashMap<Process, u32>,
@@ -224,10 +224,10 @@ impl Session {
         self.open_writes[session as usize] = opened;
     }
 
-    fn complete(&mut self, invoked: &crate::util::Invoked, op: &Op) {
+    fn complete(&mut self, invoked: &crate::Invoked<'_>, op: &Op) {
         let session = self.session(&op.process);
         if op.kind == OpType::Ok {
-            for micro in micro_ops(&op.f, &invoked.value, &op.value) {
+            for micro in micro_ops(&op.f, invoked.value, &op.value) {
                 if let Micro::Read(key, value) = micro {
                     let k = self.key(&key);
                     self.read(k, session, op.index, value);
@@ -580,11 +580,11 @@ impl Checker for Session {
         "session"
     }
 
-    fn observe(&mut self, op: &Op) {
-        match self.pairer.push(op) {
-            Some(Event::Invoke(op)) => self.invoke(op),
-            Some(Event::Complete { invoked, op }) => self.complete(&invoked, op),
-            None => {}
+    fn observe(&mut self, event: &Event<'_>) {
+        match *event {
+            Event::Invoke(op) => self.invoke(op),
+            Event::Complete { invoked, op } => self.complete(&invoked, op),
+            Event::Unfinished(_) | Event::Other(_) => {}
         }
     }
 

@@ -21,10 +21,8 @@
 //! One pass, in memory that grows with the elements added (about 70 bytes each), not with the
 //! reads: a read costs time in its size, plus the acknowledged elements it lacks.
 
-use crate::util::{
-    Event, Findings, Keys, NodeBits, Observer, Pairer, ints, key_label, quantiles_ms,
-};
-use crate::{CheckResult, Checker, Validity};
+use crate::util::{Findings, Keys, NodeBits, Observer, ints, key_label, quantiles_ms};
+use crate::{CheckResult, Checker, Event, Validity};
 use history::{Op, OpType, Process};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::json;
@@ -72,7 +70,6 @@ struct KeyState {
 
 #[derive(Debug, Default)]
 pub struct SetChecker {
-    pairer: Pairer,
     keys: Keys,
     per_key: Vec<KeyState>,
     nodes: NodeBits,
@@ -180,11 +177,8 @@ impl Checker for SetChecker {
         "set"
     }
 
-    fn observe(&mut self, op: &Op) {
-        let Some(event) = self.pairer.push(op) else {
-            return;
-        };
-        match event {
+    fn observe(&mut self, event: &Event<'_>) {
+        match *event {
             Event::Invoke(op) => {
                 let (key, inner) = crate::util::split_keyed(&op.value);
                 if matches!(&*op.f, "add" | "read") {
@@ -214,10 +208,10 @@ impl Checker for SetChecker {
             }
             Event::Complete { invoked, op } => {
                 let acked_before = self.acked_at_invoke.remove(&op.process);
-                let (key, _) = crate::util::split_keyed(&invoked.value);
+                let (key, _) = crate::util::split_keyed(invoked.value);
                 match (&*op.f, op.kind) {
                     ("add", OpType::Ok | OpType::Info) => {
-                        let Some(x) = crate::util::split_keyed(&invoked.value).1.as_int() else {
+                        let Some(x) = crate::util::split_keyed(invoked.value).1.as_int() else {
                             return;
                         };
                         let key = self.key(&key);
@@ -246,6 +240,7 @@ impl Checker for SetChecker {
                     _ => {}
                 }
             }
+            Event::Unfinished(_) | Event::Other(_) => {}
         }
     }
 

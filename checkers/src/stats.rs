@@ -6,20 +6,15 @@
 //! it — the store may have been down throughout — so the verdict is `unknown`, not `false`
 //! (Jepsen says `false`; rift keeps `false` for anomalies found).
 
-use crate::{CheckResult, Checker, Validity};
-use history::pairing::{OpenOps, Step};
-use history::{Op, OpType, Sym};
+use crate::{CheckResult, Checker, Event, Validity};
+use history::{OpType, Sym};
 use serde_json::json;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Default)]
 pub struct Stats {
-    position: u64,
-    open: OpenOps,
     by_f: BTreeMap<Sym, Counts>,
     nemesis_ops: u64,
-    /// Ops that do not fit a real run's shape (an invocation while the process has one open).
-    malformed: u64,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -40,32 +35,26 @@ impl Checker for Stats {
         "stats"
     }
 
-    fn observe(&mut self, op: &Op) {
-        let position = self.position;
-        self.position += 1;
-        if !op.process.is_client() {
-            self.nemesis_ops += 1;
-            return;
-        }
-        match self.open.push(position, op) {
-            Ok(Step::Opened) => {}
-            Ok(Step::Completed(invocation)) => {
-                let counts = self.by_f.entry(invocation.f).or_default();
+    fn observe(&mut self, event: &Event<'_>) {
+        match *event {
+            Event::Other(_) => self.nemesis_ops += 1,
+            Event::Invoke(_) => {}
+            Event::Complete { invoked, op } => {
+                let counts = self.by_f.entry(invoked.op.f.clone()).or_default();
                 match op.kind {
                     OpType::Ok => counts.ok += 1,
                     OpType::Fail => counts.fail += 1,
                     OpType::Info | OpType::Invoke => counts.info += 1,
                 }
             }
-            Err(_) => self.malformed += 1,
+            // Never completed: indeterminate.
+            Event::Unfinished(invocation) => {
+                self.by_f.entry(invocation.f.clone()).or_default().info += 1;
+            }
         }
     }
 
-    fn finish(mut self: Box<Self>) -> CheckResult {
-        let never_completed: Vec<Sym> = self.open.still_open().map(|(_, o)| o.f.clone()).collect();
-        for f in never_completed {
-            self.by_f.entry(f).or_default().info += 1;
-        }
+    fn finish(self: Box<Self>) -> CheckResult {
         let total = self.by_f.values().fold(Counts::default(), |a, c| Counts {
             ok: a.ok + c.ok,
             fail: a.fail + c.fail,
@@ -118,7 +107,6 @@ impl Checker for Stats {
             ("fail", json!(total.fail)),
             ("info", json!(total.info)),
             ("nemesis-ops", json!(self.nemesis_ops)),
-            ("malformed-ops", json!(self.malformed)),
             ("by-f", serde_json::Value::Object(by_f)),
         ] {
             result.figures.insert(k.to_owned(), v);
@@ -131,7 +119,7 @@ impl Checker for Stats {
 mod tests {
     use super::*;
     use crate::check;
-    use history::{Process, Value};
+    use history::{Op, Process, Value};
 
     fn op(kind: OpType, p: u64, f: &str) -> Op {
         Op::new(kind, Process::Client(p), f, Value::Nil)
@@ -139,6 +127,7 @@ mod tests {
 
     fn stats(ops: &[Op]) -> CheckResult {
         check(vec![Box::new(Stats::default())], ops)
+            .unwrap()
             .results
             .remove(0)
     }
@@ -190,18 +179,21 @@ mod tests {
     }
 
     #[test]
-    fn malformed_ops_are_counted_not_fatal() {
+    fn lone_completions_are_ops_of_their_own_and_a_double_invoke_an_error() {
         use OpType::*;
-        // A lone completion is an op of its own; a second invocation while one is open is not
-        // something a real run does.
+        // A lone completion is an op of its own (a client's lone info too); a second invocation
+        // while one is open is not something a real run does, and is named.
         let r = stats(&[
             op(Ok, 0, "read"),
-            op(Invoke, 0, "read"),
+            op(Info, 0, "add"),
             op(Invoke, 0, "read"),
             op(Ok, 0, "read"),
         ]);
-        assert_eq!(r.figures["malformed-ops"], json!(1));
         assert_eq!(r.figures["ok"], json!(2), "{:?}", r.figures);
-        assert_eq!(r.valid, Validity::True);
+        assert_eq!(r.figures["by-f"]["add"]["info"], json!(1));
+        let mut double = vec![op(Invoke, 0, "read"), op(Invoke, 0, "read")];
+        double[1].index = 1;
+        let e = check(vec![Box::new(Stats::default())], &double).unwrap_err();
+        assert!(e.to_string().contains("invokes op 1 while its op 0"), "{e}");
     }
 }

@@ -40,7 +40,10 @@ pub fn kv(k: i64, v: Value) -> Value {
 }
 
 pub fn run(checker: Box<dyn Checker>, ops: &[Op]) -> CheckResult {
-    check(vec![checker], ops).results.remove(0)
+    check(vec![checker], ops)
+        .expect("the history pairs")
+        .results
+        .remove(0)
 }
 
 /// How many anomalies of a kind a result counted.

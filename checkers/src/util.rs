@@ -1,69 +1,13 @@
-//! What several checkers share: pairing completions with their invocations, counting and
-//! listing anomalies, keys, quantiles.
+//! What several checkers share: counting and listing anomalies, keys, quantiles.
 
 use crate::{Anomaly, CheckResult};
-use history::{Op, OpType, Process, Sym, Value};
+use history::{Op, Sym, Value};
 use rustc_hash::FxHashMap;
 use serde_json::json;
 use std::collections::BTreeMap;
 
 /// Witnesses listed per anomaly kind (all of them are counted).
 pub(crate) const WITNESSES: usize = 10;
-
-/// A client invocation still waiting for its completion.
-#[derive(Debug, Clone)]
-pub(crate) struct Invoked {
-    pub index: u64,
-    pub value: Value,
-}
-
-/// One client op, as a checker sees it.
-pub(crate) enum Event<'a> {
-    /// A client invoked `op`.
-    Invoke(&'a Op),
-    /// `op` completed the invocation `invoked` (an `info` with nothing open completes itself).
-    Complete { invoked: Invoked, op: &'a Op },
-}
-
-/// Pairs client completions with their invocations in little memory; nemesis ops and ops that
-/// do not pair (a malformed history; `stats` counts those) are passed over.
-#[derive(Debug, Default)]
-pub(crate) struct Pairer {
-    open: FxHashMap<Process, Invoked>,
-}
-
-impl Pairer {
-    pub fn push<'a>(&mut self, op: &'a Op) -> Option<Event<'a>> {
-        if !op.process.is_client() {
-            return None;
-        }
-        match op.kind {
-            OpType::Invoke => {
-                let invoked = Invoked {
-                    index: op.index,
-                    value: op.value.clone(),
-                };
-                if self.open.insert(op.process.clone(), invoked).is_some() {
-                    return None;
-                }
-                Some(Event::Invoke(op))
-            }
-            _ => {
-                // A completion alone is its own invocation (histories of completions only); a
-                // read's invocation asked for nothing.
-                let invoked = self.open.remove(&op.process).unwrap_or_else(|| Invoked {
-                    index: op.index,
-                    value: if &*op.f == "read" {
-                        history::Value::Nil
-                    } else {
-                        op.value.clone()
-                    },
-                });
-                Some(Event::Complete { invoked, op })
-            }
-        }
-    }
-}
 
 /// Anomalies found: every one counted, the first few of each kind listed with a witness.
 #[derive(Debug, Default)]

@@ -121,7 +121,10 @@ fn judge(lists: bool, ops: &[Op]) -> CheckResult {
     } else {
         Box::new(Elle::rw_register(&models))
     };
-    check(vec![c], ops).results.remove(0)
+    check(vec![c], ops)
+        .expect("the history pairs")
+        .results
+        .remove(0)
 }
 
 /// Ok txns' read micro-ops: (op position, micro-op position, key, elements).

@@ -12,6 +12,7 @@ fn judge(edn: &str, models: &[&str]) -> CheckResult {
     let ops = history::edn::parse(edn, None).unwrap();
     let models: Vec<String> = models.iter().map(|m| m.to_string()).collect();
     check(vec![Box::new(Elle::list_append(&models))], &ops)
+        .expect("the history pairs")
         .results
         .remove(0)
 }

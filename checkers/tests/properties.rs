@@ -222,7 +222,7 @@ fn judge(kind: Kind, ops: &[Op]) -> Vec<CheckResult> {
         .iter()
         .map(|n| by_name(n).unwrap())
         .collect();
-    check(checkers, ops).results
+    check(checkers, ops).expect("the history pairs").results
 }
 
 fn flagged(results: &[CheckResult], checker: &str, kind: &str) -> bool {

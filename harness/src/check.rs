@@ -8,7 +8,6 @@ use crate::cli::CheckArgs;
 use crate::exit::{Exit, usage};
 use anyhow::{Context, Result};
 use checkers::Checker;
-use history::pairing::OpenOps;
 use history::{Format, HistoryWriter, JsonlReader, Op};
 use results::{HistorySummary, ResultsFile, RunDir, RunLog, render_terminal};
 use serde_json::json;
@@ -247,23 +246,21 @@ fn absolute(path: &Path) -> String {
 /// Reads, validates, checks and (for a loose file) copies every op.
 fn stream(
     target: &Target,
-    mut checkers: Vec<Box<dyn Checker>>,
+    checkers: Vec<Box<dyn Checker>>,
 ) -> Result<(checkers::Verdict, u64, Vec<String>)> {
     let writer = match target.copy {
         true => Some(HistoryWriter::create(target.run.history())?),
         false => None,
     };
-    let mut open = OpenOps::default();
+    // Pairs the history once, for every checker, and refuses what no real run can produce.
+    let mut feed = checkers::Feed::new(checkers);
     let mut count = 0u64;
     // `line`: where the op is in the file, when the format keeps it.
     let mut take = |op: Op, line: Option<u64>| -> Result<()> {
-        open.push(count, &op).map_err(|e| {
+        feed.push(&op).map_err(|e| {
             let at = line.map_or_else(String::new, |l| format!(":{l}"));
             usage(format!("{}{at}: {e}", target.history.display()))
         })?;
-        for c in &mut checkers {
-            c.observe(&op);
-        }
         if let Some(w) = &writer {
             w.append(op)?;
         }
@@ -301,6 +298,6 @@ fn stream(
     if let Some(w) = writer {
         w.close()?;
     }
-    let verdict = checkers::Verdict::of(checkers.into_iter().map(|c| c.finish()).collect());
+    let verdict = feed.finish();
     Ok((verdict, count, warnings))
 }

@@ -4,10 +4,11 @@
 //! completes it. Two exceptions keep foreign histories readable:
 //! - an invocation never completed (the history ended, or the process crashed without an `info`)
 //!   is indeterminate, exactly as if it had completed with `info`;
-//! - an `info` from a process with nothing open starts an op, as old Jepsen nemeses logged both
+//! - an `info` from a nemesis with nothing open starts an op, as old Jepsen nemeses logged both
 //!   the start and the end of a fault as `info`;
-//! - an `ok` or `fail` with nothing open is an op of its own, invoked and completed at once:
-//!   Elle's histories may hold completions only.
+//! - a client's `ok`, `fail` or `info` with nothing open is an op of its own, invoked and
+//!   completed at once: Elle's histories may hold completions only, and Jepsen gives a client
+//!   process a new number after an `info`, so its lone `info` never opens anything.
 //!
 //! An invocation while one is open is an error that names both ops: the history is not one a
 //! real run can produce.
@@ -50,63 +51,73 @@ impl Pairing {
     }
 }
 
-/// Follows which op each process has open, one op at a time, in little memory: what a
-/// streaming checker needs to know an op's invocation, and what validates a history's shape.
-#[derive(Debug, Default)]
-pub struct OpenOps {
-    /// Open invocation per process: (position in the history, the invocation's index, its f).
-    open: HashMap<Process, Open>,
+/// Follows which op each process has open, one op at a time, in little memory: the one pairing
+/// rule of rift. Every reader of a history and every checker (through `checkers::Feed`) pairs
+/// with it, so they cannot disagree on what an op's invocation was.
+///
+/// `T` is what is kept of an open invocation: its position for a [`Pairing`], the whole op for
+/// the checkers.
+#[derive(Debug)]
+pub struct OpenOps<T> {
+    /// Open invocation per process, with the invocation's index (for errors).
+    open: HashMap<Process, (u64, T)>,
 }
 
-#[derive(Debug, Clone)]
-pub struct Open {
-    pub position: u64,
-    pub index: u64,
-    pub f: crate::Sym,
+impl<T> Default for OpenOps<T> {
+    fn default() -> Self {
+        OpenOps {
+            open: HashMap::new(),
+        }
+    }
 }
 
 /// What an op did to its process's open op.
 #[derive(Debug, Clone)]
-pub enum Step {
-    /// It opened an op (an invocation, or an `info` with nothing open).
+pub enum Step<T> {
+    /// It opened an op: an invocation, or a nemesis's `info` with nothing open.
     Opened,
-    /// It completed the open op.
-    Completed(Open),
+    /// It completed the open op, kept as `T`.
+    Completed(T),
+    /// A completion with nothing open: an op of its own, invoked and completed at once.
+    Alone,
 }
 
-impl OpenOps {
-    /// Takes the op at `position` (its place in the history, from 0).
-    pub fn push(&mut self, position: u64, op: &Op) -> Result<Step, HistoryError> {
+impl<T> OpenOps<T> {
+    /// Takes the next op; `keep` makes what is kept of it if it opens an op.
+    pub fn push(&mut self, op: &Op, keep: impl FnOnce() -> T) -> Result<Step<T>, HistoryError> {
         match (op.kind, self.open.remove(&op.process)) {
-            (OpType::Invoke, None) | (OpType::Info, None) => {
-                let open = Open {
-                    position,
-                    index: op.index,
-                    f: op.f.clone(),
-                };
-                self.open.insert(op.process.clone(), open);
+            (OpType::Invoke, None) => {
+                self.open.insert(op.process.clone(), (op.index, keep()));
                 Ok(Step::Opened)
             }
-            (OpType::Invoke, Some(open)) => Err(error(
+            // Old Jepsen nemeses logged the start and the end of a fault as two `info`s. A
+            // client's lone `info` is a crashed op of its own (Jepsen retires the process).
+            (OpType::Info, None) if !op.process.is_client() => {
+                self.open.insert(op.process.clone(), (op.index, keep()));
+                Ok(Step::Opened)
+            }
+            (OpType::Invoke, Some((open, _))) => Err(error(
                 op,
                 &format!(
-                    "process {} invokes op {} while its op {} is still open",
-                    op.process, op.index, open.index
+                    "process {} invokes op {} while its op {open} is still open",
+                    op.process, op.index
                 ),
             )),
-            (_, Some(open)) => Ok(Step::Completed(open)),
-            // A completion alone: its own invocation.
-            (_, None) => Ok(Step::Completed(Open {
-                position,
-                index: op.index,
-                f: op.f.clone(),
-            })),
+            (_, Some((_, kept))) => Ok(Step::Completed(kept)),
+            (_, None) => Ok(Step::Alone),
         }
     }
 
     /// Ops still open: never completed, so indeterminate.
-    pub fn still_open(&self) -> impl Iterator<Item = (&Process, &Open)> {
-        self.open.iter()
+    pub fn still_open(&self) -> impl Iterator<Item = (&Process, &T)> {
+        self.open.iter().map(|(p, (_, t))| (p, t))
+    }
+
+    /// Ops still open, in the order they were invoked.
+    pub fn into_still_open(self) -> Vec<T> {
+        let mut open: Vec<(u64, T)> = self.open.into_values().collect();
+        open.sort_by_key(|(index, _)| *index);
+        open.into_iter().map(|(_, t)| t).collect()
     }
 }
 
@@ -114,7 +125,7 @@ impl OpenOps {
 #[derive(Debug, Default)]
 pub struct PairingBuilder {
     partner: Vec<u32>,
-    open: OpenOps,
+    open: OpenOps<u32>,
 }
 
 impl PairingBuilder {
@@ -123,13 +134,13 @@ impl PairingBuilder {
             .ok()
             .filter(|&p| p != NONE)
             .ok_or_else(|| error(op, "history is longer than 4 294 967 294 ops"))?;
-        if let Step::Completed(inv) = self.open.push(u64::from(pos), op)? {
-            if inv.position != u64::from(pos) {
-                self.partner[inv.position as usize] = pos;
+        match self.open.push(op, || pos)? {
+            Step::Opened => self.partner.push(NONE),
+            Step::Completed(invocation) => {
+                self.partner[invocation as usize] = pos;
+                self.partner.push(invocation);
             }
-            self.partner.push(inv.position as u32);
-        } else {
-            self.partner.push(NONE);
+            Step::Alone => self.partner.push(pos),
         }
         Ok(())
     }
@@ -229,9 +240,19 @@ mod tests {
         );
 
         // Elle's completions-only histories: each completion is an op of its own.
-        let alone = vec![op(0, OpType::Ok, c(2)), op(1, OpType::Fail, c(2))];
+        // A client's lone `info` too: it opens nothing, so the `ok` after it is its own op.
+        let alone = vec![
+            op(0, OpType::Ok, c(2)),
+            op(1, OpType::Fail, c(2)),
+            op(2, OpType::Info, c(2)),
+            op(3, OpType::Ok, c(2)),
+        ];
         let p = Pairing::build(&alone).unwrap();
-        assert_eq!((p.partner(0), p.partner(1)), (Some(0), Some(1)));
+        assert_eq!(
+            (0..4).map(|i| p.partner(i)).collect::<Vec<_>>(),
+            [Some(0), Some(1), Some(2), Some(3)]
+        );
         assert_eq!(p.outcome(&alone, 1), Outcome::Fail);
+        assert_eq!(p.outcome(&alone, 2), Outcome::Indeterminate);
     }
 }

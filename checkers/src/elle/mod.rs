@@ -36,7 +36,7 @@ use crate::util::{Findings, Keys, show};
 fn key_text(v: &Value) -> String {
     v.as_str().map_or_else(|| show(v), str::to_owned)
 }
-use crate::{CheckResult, Checker, Validity};
+use crate::{CheckResult, Checker, Event, Validity};
 use graph::{Constraint, DATA, Exhausted, PROCESS, REALTIME, RW, RwRule, Searcher, WR, WW};
 use history::{Op, OpType, Process, Value};
 use rustc_hash::FxHashMap;
@@ -1306,37 +1306,35 @@ impl Checker for Elle {
         }
     }
 
-    fn observe(&mut self, op: &Op) {
-        if !op.process.is_client() || &*op.f != "txn" {
-            return;
-        }
-        match op.kind {
-            OpType::Invoke => {
-                if !self.open.contains_key(&op.process) {
+    fn observe(&mut self, event: &Event<'_>) {
+        let (invoked, op) = match *event {
+            Event::Invoke(op) => {
+                if &*op.f == "txn" {
                     self.begin(op, false);
                 }
+                return;
             }
-            kind => {
-                let open = match self.open.remove(&op.process) {
-                    Some(open) => open,
-                    // A completion alone is its own invocation.
-                    None => {
-                        self.begin(op, true);
-                        let Some(open) = self.open.remove(&op.process) else {
-                            return;
-                        };
-                        open
-                    }
-                };
-                let status = match kind {
-                    OpType::Ok => Status::Ok,
-                    OpType::Fail => Status::Fail,
-                    _ => Status::Info,
-                };
-                let value = (status == Status::Ok).then_some(&op.value);
-                self.finish_txn(open, status, value, op.index);
-            }
+            Event::Complete { invoked, op } => (invoked, op),
+            // Never completed ops are finished as indeterminate with the rest still open.
+            Event::Unfinished(_) | Event::Other(_) => return,
+        };
+        if &*op.f != "txn" {
+            return;
         }
+        if invoked.alone {
+            // A completion alone is its own invocation.
+            self.begin(op, true);
+        }
+        let Some(open) = self.open.remove(&op.process) else {
+            return;
+        };
+        let status = match op.kind {
+            OpType::Ok => Status::Ok,
+            OpType::Fail => Status::Fail,
+            _ => Status::Info,
+        };
+        let value = (status == Status::Ok).then_some(&op.value);
+        self.finish_txn(open, status, value, op.index);
     }
 
     fn finish(mut self: Box<Self>) -> CheckResult {

@@ -86,7 +86,10 @@ impl H {
     fn check(&self, flavor: Flavor, models: &[&str]) -> CheckResult {
         let models: Vec<String> = models.iter().map(|m| m.to_string()).collect();
         let elle = Elle::new(flavor, &models);
-        check(vec![Box::new(elle)], &self.0).results.remove(0)
+        check(vec![Box::new(elle)], &self.0)
+            .expect("the history pairs")
+            .results
+            .remove(0)
     }
     fn lists(&self, models: &[&str]) -> CheckResult {
         self.check(Flavor::ListAppend, models)
@@ -389,6 +392,7 @@ fn a_process_edge_cycle_is_named_for_the_session_guarantee_and_agrees_with_sessi
     );
     assert_eq!(r.valid, Validity::False);
     let session = check(vec![Box::new(crate::Session::default())], &h.0)
+        .unwrap()
         .results
         .remove(0);
     assert!(
@@ -407,6 +411,7 @@ fn a_process_edge_cycle_is_named_for_the_session_guarantee_and_agrees_with_sessi
         r.anomalies
     );
     let session = check(vec![Box::new(crate::Session::default())], &h.0)
+        .unwrap()
         .results
         .remove(0);
     assert!(session.anomaly_counts.contains_key("monotonic-reads"));

@@ -774,6 +774,7 @@ mod tests {
         .collect();
         let elle = checkers::Elle::list_append(&["strict-serializable".to_owned()]);
         let r = checkers::check(vec![Box::new(elle)], &ops)
+            .unwrap()
             .results
             .remove(0);
         let files = anomaly_files(&r.anomalies);
