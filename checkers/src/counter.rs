@@ -32,8 +32,10 @@ pub struct Counter {
     lower_at_invoke: FxHashMap<Process, i128>,
     reads: u64,
     increments: u64,
-    /// Per (key, node), the last final read: (index, value).
-    finals: BTreeMap<(u32, crate::util::Observer), (u64, i64)>,
+    /// Per (key, observer), the last final read: (index, value, lower bound when invoked).
+    finals: BTreeMap<(u32, crate::util::Observer), (u64, i64, i128)>,
+    /// Per key, the last read (final or not): what stands in for final reads without them.
+    last_read: FxHashMap<u32, (u64, i64, i128)>,
     findings: Findings,
 }
 
@@ -109,7 +111,9 @@ impl Checker for Counter {
                         let label = key_label(self.keys.value(id as u32));
                         let (at, read) = (invoked.index, op.index);
                         let v = i128::from(value);
-                        if v < lower {
+                        // A final read reads one replica while they converge: judged below,
+                        // with the other observers' (a loss only if every one misses it).
+                        if v < lower && !op.is_final {
                             self.findings.note("read-below-acknowledged", vec![at, read], || {
                                 format!(
                                     "Read op {read} of the counter{label} returned {value}, but \
@@ -127,9 +131,12 @@ impl Checker for Counter {
                             });
                         }
                         if op.is_final {
-                            self.finals
-                                .insert((id as u32, crate::util::Observer::of(op)), (read, value));
+                            self.finals.insert(
+                                (id as u32, crate::util::Observer::of(op)),
+                                (read, value, lower),
+                            );
                         }
+                        self.last_read.insert(id as u32, (read, value, lower));
                     }
                     _ => {}
                 }
@@ -144,16 +151,44 @@ impl Checker for Counter {
             reads,
             increments,
             finals,
+            last_read,
             mut findings,
             bounds,
             ..
         } = *self;
         for key in 0..keys.len() as u32 {
-            let last: Vec<(&crate::util::Observer, u64, i64)> = finals
+            let last: Vec<(&crate::util::Observer, u64, i64, i128)> = finals
                 .range((key, crate::util::Observer::Node(Sym::from("")))..)
                 .take_while(|((k, _), _)| *k == key)
-                .map(|((_, node), (i, v))| (node, *i, *v))
+                .map(|((_, node), (i, v, lower))| (node, *i, *v, *lower))
                 .collect();
+            // Lost: every observer's final read (without final reads, the last read) misses
+            // increments acknowledged before it began.
+            let judged: Vec<(u64, i64, i128)> = match last.is_empty() {
+                true => last_read.get(&key).copied().into_iter().collect(),
+                false => last.iter().map(|l| (l.1, l.2, l.3)).collect(),
+            };
+            if !judged.is_empty() && judged.iter().all(|(_, v, lower)| i128::from(*v) < *lower) {
+                let label = key_label(keys.value(key));
+                let what = if last.is_empty() {
+                    "the last read of the history"
+                } else {
+                    "every observer's final read"
+                };
+                findings.note("lost", judged.iter().map(|j| j.0).collect(), || {
+                    let each: Vec<String> = judged
+                        .iter()
+                        .map(|(i, v, lower)| {
+                            format!("op {i} read {v} where {lower} had been acknowledged")
+                        })
+                        .collect();
+                    format!(
+                        "Acknowledged increments of the counter{label} are lost: {what} misses \
+                         some ({}).",
+                        each.join("; ")
+                    )
+                });
+            }
             if last.windows(2).any(|w| w[0].2 != w[1].2) {
                 let label = key_label(keys.value(key));
                 findings.note(
@@ -162,7 +197,7 @@ impl Checker for Counter {
                     || {
                         let each: Vec<String> = last
                             .iter()
-                            .map(|(n, i, v)| format!("{n} read {v} (op {i})"))
+                            .map(|(n, i, v, _)| format!("{n} read {v} (op {i})"))
                             .collect();
                         format!(
                             "After the heal the nodes' final reads of the counter{label} differ: {}.",
@@ -193,7 +228,7 @@ impl Checker for Counter {
         let mut result = CheckResult::new("counter", valid, summary);
         let finals_json: BTreeMap<String, i64> = finals
             .iter()
-            .map(|((k, node), (_, v))| {
+            .map(|((k, node), (_, v, _))| {
                 let label = key_label(keys.value(*k));
                 (format!("{node}{label}"), *v)
             })
@@ -250,7 +285,13 @@ mod tests {
         rows.extend(read(1, 2));
         let r = counter(&rows);
         assert_eq!(count(&r, "read-below-acknowledged"), 1);
-        assert_eq!(r.anomalies[0].ops, vec![2, 3]);
+        let below = r
+            .anomalies
+            .iter()
+            .find(|a| a.kind == "read-below-acknowledged");
+        assert_eq!(below.unwrap().ops, vec![2, 3]);
+        // Without final reads the last read stands in for them: the increment is lost.
+        assert_eq!(count(&r, "lost"), 1, "{:?}", r.anomalies);
         // A read concurrent with the increment may miss it.
         let rows = [
             (1, Invoke, "read", Value::Nil, "n1", false),
@@ -259,6 +300,34 @@ mod tests {
             (1, Ok, "read", Value::Int(0), "n1", false),
         ];
         assert_eq!(counter(&rows).valid, Validity::True);
+    }
+
+    #[test]
+    fn final_reads_lose_an_increment_only_when_every_observer_misses_it() {
+        // Final reads carry no node: each process is its own observer.
+        let fin = |p: u64, v: i64| -> [crate::testing::Row; 2] {
+            [
+                (p, Invoke, "read", Value::Nil, "", true),
+                (p, Ok, "read", Value::Int(v), "", true),
+            ]
+        };
+        let mut rows = Vec::new();
+        rows.extend(pair(0, Ok, "add", Value::Int(3), Value::Int(3)));
+        rows.extend(fin(1, 3));
+        rows.extend(fin(2, 0));
+        let r = counter(&rows);
+        assert_eq!(count(&r, "lost"), 0, "{:?}", r.anomalies);
+        assert_eq!(count(&r, "final-reads-differ"), 1);
+        // A final read lagging behind is not a real-time violation of its own.
+        assert_eq!(count(&r, "read-below-acknowledged"), 0);
+
+        let mut rows = Vec::new();
+        rows.extend(pair(0, Ok, "add", Value::Int(3), Value::Int(3)));
+        rows.extend(fin(1, 0));
+        rows.extend(fin(2, 0));
+        let r = counter(&rows);
+        assert_eq!(count(&r, "lost"), 1, "{:?}", r.anomalies);
+        assert_eq!(r.valid, Validity::False);
     }
 
     #[test]

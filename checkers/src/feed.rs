@@ -114,8 +114,19 @@ impl Feed {
         }
     }
 
-    /// Hands over the invocations never completed, then gathers every checker's verdict.
+    /// Hands over the invocations never completed, then gathers every checker's verdict, each
+    /// judged against the claimed models (none: each checker's own verdict stands).
+    pub fn finish_claimed(self, models: &[String]) -> Verdict {
+        let results = self.results();
+        Verdict::claimed(results, models)
+    }
+
+    /// Hands over the invocations never completed, then gathers every checker's own verdict.
     pub fn finish(self) -> Verdict {
+        Verdict::of(self.results())
+    }
+
+    fn results(self) -> Vec<crate::CheckResult> {
         let Feed { mut checkers, open } = self;
         for invocation in open.into_still_open() {
             if invocation.process.is_client() {
@@ -125,6 +136,6 @@ impl Feed {
                 }
             }
         }
-        Verdict::of(checkers.into_iter().map(|c| c.finish()).collect())
+        checkers.into_iter().map(|c| c.finish()).collect()
     }
 }

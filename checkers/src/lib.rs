@@ -15,6 +15,7 @@ mod counter;
 pub mod elle;
 mod feed;
 mod idempotency;
+pub mod models;
 mod register;
 mod session;
 mod set;
@@ -111,6 +112,14 @@ pub struct Anomaly {
     /// For a cycle: its graph in Graphviz DOT.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dot: Option<String>,
+    /// The claimed consistency models allow it: reported, but it does not make the result
+    /// invalid (see [`models::judge`]).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub allowed: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// What one checker concluded.
@@ -189,7 +198,9 @@ pub const NAMES: &[&str] = &[
 /// What some checkers are told beyond the history.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
-    /// For `list-append` and `rw-register`: the models to check (default strict-serializable).
+    /// The consistency models the store claims: `list-append` and `rw-register` search for
+    /// what they forbid (default strict-serializable), and every result is judged against them
+    /// ([`Verdict::claimed`]).
     pub consistency_models: Vec<String>,
 }
 
@@ -234,6 +245,17 @@ impl Verdict {
             valid: valid.unwrap_or(Validity::Unknown),
             results,
         }
+    }
+
+    /// The verdict against the claimed models: each result judged by [`models::judge`], so an
+    /// anomaly the claim allows is reported but invalidates nothing.
+    pub fn claimed(results: Vec<CheckResult>, models: &[String]) -> Verdict {
+        Verdict::of(
+            results
+                .into_iter()
+                .map(|r| models::judge(r, models))
+                .collect(),
+        )
     }
 }
 

@@ -27,6 +27,7 @@ impl Findings {
                 ops,
                 explanation: explanation(),
                 dot: None,
+                allowed: false,
             });
         }
     }
@@ -41,6 +42,7 @@ impl Findings {
                 ops,
                 explanation,
                 dot: Some(dot),
+                allowed: false,
             });
         }
     }

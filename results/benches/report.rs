@@ -107,6 +107,7 @@ fn main() {
             ops: vec![at, at + 7, at + 30],
             explanation: format!("witness {n}"),
             dot: None,
+            allowed: false,
         });
     }
     let mut conv = CheckResult::new("convergence", Validity::True, "agreed");

@@ -94,6 +94,7 @@ mod tests {
                 explanation:
                     "Element 4 was acknowledged by op 3\nbut no final read (op 9) holds it.".into(),
                 dot: None,
+                allowed: false,
             });
         }
         let history = HistorySummary {

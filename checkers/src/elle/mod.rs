@@ -28,7 +28,7 @@
 //! and do not fail the check), with the weakest models the anomalies rule out.
 
 mod graph;
-pub mod models;
+pub use crate::models;
 
 use crate::util::{Findings, Keys, show};
 

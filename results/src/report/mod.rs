@@ -595,6 +595,7 @@ mod tests {
                 explanation: "Element 1 was acknowledged (op 1) but final read op 5 <lacks> it."
                     .into(),
                 dot: None,
+                allowed: false,
             });
         }
         let conv = CheckResult::not_applicable("convergence", "not judged: no final reads");
