@@ -135,8 +135,26 @@ pub fn implies(strong: &str, weak: &str) -> bool {
         .is_some_and(|(_, below)| below.iter().any(|b| implies(b, weak)))
 }
 
+/// Anomalies no model allows, whatever world it is of: a read of what was never written, an
+/// element read twice, a creation twice.
+fn always_forbidden(checker: &str, kind: &str) -> bool {
+    matches!(
+        (checker, kind),
+        (
+            "list-append" | "rw-register",
+            "garbage-read" | "duplicate-elements"
+        ) | ("set", "unexpected" | "duplicated")
+            | ("register", "unexpected-value")
+            | ("counter", "read-above-attempted")
+            | ("idempotency", "duplicate-creation")
+    )
+}
+
 /// Does any of `models` forbid an anomaly of `kind` found by `checker`?
 pub fn forbids(models: &[String], checker: &str, kind: &str) -> bool {
+    if always_forbidden(checker, kind) {
+        return true;
+    }
     match forbidden_by(checker, kind) {
         Some(weakest) => weakest
             .iter()
@@ -300,6 +318,8 @@ mod tests {
             ("counter", "read-above-attempted"),
             ("idempotency", "duplicate-creation"),
             ("set", "a-kind-nobody-names"),
+            ("list-append", "garbage-read"),
+            ("rw-register", "duplicate-elements"),
         ] {
             assert!(
                 forbids(&claim(&["read-your-writes"]), checker, kind),

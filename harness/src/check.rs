@@ -34,15 +34,17 @@ pub fn run(args: CheckArgs) -> Result<Exit> {
             workloads::names().join(", ")
         ))
     })?;
-    let options = options_of(&args.consistency_models)?;
-    let checkers = checkers_of(workload, &options)?;
+    let claim = claim_of(&args.consistency_models, &target.run, workload)?;
+    let checkers = checkers_of(workload, &claim)?;
 
     let log = RunLog::open(&target.run)?;
     log.line(format!(
-        "check {} as workload {} with checkers {}",
+        "check {} as workload {} with checkers {}, claiming {} ({})",
         target.history.display(),
         workload.name,
-        workload.checkers.join(", ")
+        workload.checkers.join(", "),
+        claim.models.join(", "),
+        claim.source
     ));
     if target.copy {
         target.run.write_json(
@@ -53,12 +55,56 @@ pub fn run(args: CheckArgs) -> Result<Exit> {
                 "workload": workload.name,
                 "source": absolute(&target.history),
                 "source-format": format!("{:?}", target.format).to_lowercase(),
+                "consistency_models": claim.models,
+                "claim_source": claim.source,
             }),
         )?;
     }
 
-    let results = judge(&target, checkers, &log, None)?;
+    let results = judge(&target, checkers, &claim, &log, None)?;
     Ok(Exit::from(results.valid))
+}
+
+/// The consistency models a history is judged against, and where that claim came from.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub models: Vec<String>,
+    pub source: String,
+}
+
+/// The flags' claim; else the one a stored run recorded; else the workload's default.
+fn claim_of(flags: &[String], run: &RunDir, workload: &workloads::WorkloadInfo) -> Result<Claim> {
+    if !flags.is_empty() {
+        options_of(flags)?;
+        return Ok(Claim {
+            models: flags.to_vec(),
+            source: "--consistency-models".into(),
+        });
+    }
+    let recorded = std::fs::read_to_string(run.test_json())
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|plan| {
+            let models: Vec<String> = plan
+                .get("consistency_models")?
+                .as_array()?
+                .iter()
+                .filter_map(|m| m.as_str().map(str::to_owned))
+                .collect();
+            let source = plan.get("claim_source").and_then(|s| s.as_str());
+            Some((models, source.unwrap_or("unknown").to_owned()))
+        });
+    if let Some((models, source)) = recorded.filter(|(m, _)| !m.is_empty()) {
+        options_of(&models).map_err(|e| usage(format!("{}: {e}", run.test_json().display())))?;
+        return Ok(Claim {
+            models,
+            source: format!("the run's test.json ({source})"),
+        });
+    }
+    Ok(Claim {
+        models: crate::plan::default_claim(workload.name),
+        source: format!("the {} workload's default", workload.name),
+    })
 }
 
 /// The checkers' options from the command line; unknown models are bad arguments.
@@ -82,9 +128,9 @@ pub fn judge_run(
     run: RunDir,
     workload: &workloads::WorkloadInfo,
     run_info: serde_json::Value,
-    options: &checkers::Options,
+    claim: &Claim,
 ) -> Result<ResultsFile> {
-    let checkers = checkers_of(workload, options)?;
+    let checkers = checkers_of(workload, claim)?;
     let log = RunLog::open(&run)?;
     let history = run.history();
     let target = Target {
@@ -93,13 +139,14 @@ pub fn judge_run(
         format: Format::Jsonl,
         copy: false,
     };
-    judge(&target, checkers, &log, Some(run_info))
+    judge(&target, checkers, claim, &log, Some(run_info))
 }
 
-fn checkers_of(
-    workload: &workloads::WorkloadInfo,
-    options: &checkers::Options,
-) -> Result<Vec<Box<dyn Checker>>> {
+fn checkers_of(workload: &workloads::WorkloadInfo, claim: &Claim) -> Result<Vec<Box<dyn Checker>>> {
+    let options = checkers::Options {
+        consistency_models: claim.models.clone(),
+    };
+    let options = &options;
     workload
         .checkers
         .iter()
@@ -113,10 +160,11 @@ fn checkers_of(
 fn judge(
     target: &Target,
     checkers: Vec<Box<dyn Checker>>,
+    claim: &Claim,
     log: &RunLog,
     run_info: Option<serde_json::Value>,
 ) -> Result<ResultsFile> {
-    let (verdict, ops, warnings) = match stream(target, checkers) {
+    let (verdict, ops, warnings) = match stream(target, checkers, &claim.models) {
         Ok(done) => done,
         Err(e) => {
             log.line(format!("check failed: {e:#}"));
@@ -142,6 +190,8 @@ fn judge(
         verdict,
     );
     results.run = run_info;
+    results.claimed_models = claim.models.clone();
+    results.claim_source = claim.source.clone();
     target.run.write_json("results.json", &results)?;
     log.line(format!("checked {ops} ops: valid {}", results.valid));
     print!("{}", render_terminal(&results));
@@ -247,6 +297,7 @@ fn absolute(path: &Path) -> String {
 fn stream(
     target: &Target,
     checkers: Vec<Box<dyn Checker>>,
+    models: &[String],
 ) -> Result<(checkers::Verdict, u64, Vec<String>)> {
     let writer = match target.copy {
         true => Some(HistoryWriter::create(target.run.history())?),
@@ -298,6 +349,6 @@ fn stream(
     if let Some(w) = writer {
         w.close()?;
     }
-    let verdict = feed.finish();
+    let verdict = feed.finish_claimed(models);
     Ok((verdict, count, warnings))
 }

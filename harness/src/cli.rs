@@ -106,10 +106,13 @@ pub struct CheckArgs {
     /// defaults to the workload in its test.json.
     #[arg(long, short = 'w')]
     pub workload: Option<String>,
-    /// For transactional workloads (list-append, rw-register): the consistency models to check,
-    /// comma-separated (default strict-serializable): read-uncommitted, read-committed,
-    /// repeatable-read, snapshot-isolation, serializable, strict-serializable, causal, pram,
-    /// read-your-writes, monotonic-reads, monotonic-writes, writes-follow-reads, ...
+    /// The consistency models the store claims, comma-separated: the history is invalid only
+    /// for anomalies they forbid (every anomaly is still reported, marked allowed or
+    /// forbidden). Single objects: eventual, read-your-writes, monotonic-reads,
+    /// monotonic-writes, writes-follow-reads, pram, causal, sequential, linearizable;
+    /// transactions: read-uncommitted, read-committed, repeatable-read, snapshot-isolation,
+    /// serializable, strict-serializable, ... Default: what a run's test.json recorded, else the
+    /// workload's (eventual; strict-serializable for list-append and rw-register).
     #[arg(long, value_delimiter = ',')]
     pub consistency_models: Vec<String>,
     /// Where run directories are made when checking a loose history file.
@@ -268,7 +271,9 @@ pub struct TestArgs {
     /// Leave the store running (and its data in place) after the test.
     #[arg(long)]
     pub leave_db_running: bool,
-    /// For transactional workloads: the consistency models to check (see `rift check`).
+    /// The consistency models the store claims (see `rift check`); default: the store's own
+    /// claim (etcd: linearizable), else the workload's (eventual; strict-serializable for
+    /// transactions).
     #[arg(long, value_delimiter = ',')]
     pub consistency_models: Vec<String>,
     /// A setting for the store, repeated for each: ecstore passes them to every node

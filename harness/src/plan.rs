@@ -20,6 +20,9 @@
 //! final_read_bound = 30       # seconds
 //! leave_db_running = false
 //! db_flags = ["--resolution", "lww-wall"]
+//! consistency_models = ["eventual", "read-your-writes"]  # what the store claims (default: the
+//!                             # store's own claim, else the workload's: eventual, or
+//!                             # strict-serializable for transactions)
 //! [nodes]
 //! local = true                # or list = "a,b,c", or file = "nodes.toml"
 //! local_nodes = 5
@@ -62,6 +65,7 @@ pub struct PlanInputs {
     pub final_read_bound: Option<f64>,
     pub leave_db_running: Option<bool>,
     pub db_flags: Option<Vec<String>>,
+    pub consistency_models: Option<Vec<String>>,
     pub results_dir: Option<PathBuf>,
     pub nodes: Option<NodesInput>,
 }
@@ -127,6 +131,9 @@ pub struct TestPlan {
     pub final_read_bound: Duration,
     pub leave_db_running: bool,
     pub db_flags: Vec<String>,
+    /// The consistency models the store is judged against, and where that claim came from.
+    pub consistency_models: Vec<String>,
+    pub claim_source: String,
     pub results_dir: PathBuf,
 }
 
@@ -271,6 +278,21 @@ pub fn resolve(
         };
         return Err(err(place(field, from_flag), refusal.to_string()));
     }
+    let (models_flag, models) = pick!(consistency_models);
+    let (consistency_models, claim_source) = match models {
+        Some(models) => {
+            let at = place("consistency_models", models_flag);
+            claim_of(&models).map_err(|m| err(at.clone(), m))?;
+            (models, at)
+        }
+        None => match registry.claims(&db, &workload, &db_flags) {
+            Some(models) => (models, format!("the {db} store's claim")),
+            None => (
+                default_claim(&workload),
+                format!("the {workload} workload's default"),
+            ),
+        },
+    };
     let name = pick!(name).1.unwrap_or_else(|| format!("{db}-{workload}"));
     results::validate_test_name(&name)
         .map_err(|e| err(place("name", flags.name.is_some()), e.to_string()))?;
@@ -334,10 +356,36 @@ pub fn resolve(
         final_read_bound: Duration::from_secs_f64(bound),
         leave_db_running: pick!(leave_db_running).1.unwrap_or(false),
         db_flags,
+        consistency_models,
+        claim_source,
         results_dir: pick!(results_dir)
             .1
             .unwrap_or_else(|| PathBuf::from("results")),
     })
+}
+
+/// Checks claimed models by name: at least one, each one rift knows.
+pub fn claim_of(models: &[String]) -> Result<(), String> {
+    if models.is_empty() {
+        return Err("name at least one model".into());
+    }
+    for m in models {
+        if !checkers::models::known(m) {
+            let all: Vec<&str> = checkers::models::MODELS.iter().map(|m| m.0).collect();
+            return Err(format!(
+                "unknown model {m:?}; rift knows {}",
+                all.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// What a workload's store is held to when nobody claims anything.
+pub fn default_claim(workload: &str) -> Vec<String> {
+    workloads::find(workload)
+        .map(|w| w.claims.iter().map(|m| m.to_string()).collect())
+        .unwrap_or_default()
 }
 
 fn parse_concurrency(s: &str) -> Result<Concurrency, String> {
@@ -410,6 +458,38 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("plan.toml: db: unknown store"), "{e}");
+    }
+
+    #[test]
+    fn the_claim_comes_from_the_flag_the_file_the_store_or_the_workload() {
+        let models = |v: &[&str]| Some(v.iter().map(|m| m.to_string()).collect::<Vec<_>>());
+        let plan = resolve_builtin(None, flags("set")).unwrap();
+        assert_eq!(plan.consistency_models, ["eventual"]);
+        assert_eq!(plan.claim_source, "the set workload's default");
+        let plan = resolve_builtin(None, flags("list-append")).unwrap();
+        assert_eq!(plan.consistency_models, ["strict-serializable"]);
+        // A store's own claim.
+        let mut f = flags("set");
+        f.db = Some("etcd".into());
+        let plan = resolve_builtin(None, f.clone()).unwrap();
+        assert_eq!(plan.consistency_models, ["linearizable"]);
+        assert_eq!(plan.claim_source, "the etcd store's claim");
+        // The plan file over the store, the flag over the file.
+        let file: PlanInputs =
+            toml::from_str("consistency_models = [\"sequential\"]\n").unwrap();
+        let plan = resolve_builtin(Some((Path::new("p.toml"), file.clone())), f.clone()).unwrap();
+        assert_eq!(plan.consistency_models, ["sequential"]);
+        assert_eq!(plan.claim_source, "p.toml: consistency_models");
+        f.consistency_models = models(&["eventual", "read-your-writes"]);
+        let plan = resolve_builtin(Some((Path::new("p.toml"), file)), f.clone()).unwrap();
+        assert_eq!(plan.consistency_models, ["eventual", "read-your-writes"]);
+        assert_eq!(plan.claim_source, "--consistency-models");
+        f.consistency_models = models(&["eventual", "acid"]);
+        let e = resolve_builtin(None, f).unwrap_err().to_string();
+        assert!(
+            e.starts_with("--consistency-models: unknown model \"acid\"; rift knows"),
+            "{e}"
+        );
     }
 
     fn flags(workload: &str) -> PlanInputs {

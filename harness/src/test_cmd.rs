@@ -24,8 +24,6 @@ use std::time::{Duration, Instant};
 use workloads::generator;
 
 pub fn run(args: TestArgs, registry: &stores::Registry) -> Result<Exit> {
-    // A model misspelt is found before the run, not after it.
-    crate::check::options_of(&args.consistency_models)?;
     let (args, registry) = with_store_file(args, registry)?;
     let registry = &registry;
     let plan = resolve_plan(&args, registry).map_err(|e| usage(e.to_string()))?;
@@ -135,6 +133,8 @@ fn resolve_plan(args: &TestArgs, registry: &stores::Registry) -> Result<TestPlan
         final_read_bound: args.final_read_bound,
         leave_db_running: args.leave_db_running.then_some(true),
         db_flags: (!args.db_flags.is_empty()).then(|| args.db_flags.clone()),
+        consistency_models: (!args.consistency_models.is_empty())
+            .then(|| args.consistency_models.clone()),
         results_dir: args.results_dir.clone(),
         nodes: Some(NodesInput {
             list: args.nodes.nodes.clone(),
@@ -455,8 +455,11 @@ async fn run_one(
         "concurrency": concurrency,
         "seed": plan.seed,
     });
-    let options = crate::check::options_of(&args.consistency_models)?;
-    let results = crate::check::judge_run(run_dir, info, run_info, &options)?;
+    let claim = crate::check::Claim {
+        models: plan.consistency_models.clone(),
+        source: plan.claim_source.clone(),
+    };
+    let results = crate::check::judge_run(run_dir, info, run_info, &claim)?;
     if let Some(r) = &final_report {
         match (r.agreed, r.convergence_ns) {
             (Some(true), Some(ns)) => println!(

@@ -52,6 +52,13 @@ pub struct ResultsFile {
     /// When the check ran (RFC 3339, local time).
     pub checked_at: String,
     pub history: HistorySummary,
+    /// The consistency models the store claims: the verdict is relative to them (an anomaly
+    /// they allow is reported, marked `allowed`, and invalidates nothing).
+    #[serde(default)]
+    pub claimed_models: Vec<String>,
+    /// Where the claim came from: a flag, the plan, the store, or the workload's default.
+    #[serde(default)]
+    pub claim_source: String,
     /// Each checker's result, in the order the workload names them.
     pub results: Vec<CheckResult>,
     /// For `rift test`: what the run itself saw (the final phase, problems along the way).
@@ -68,6 +75,15 @@ pub struct HistorySummary {
     pub warnings: Vec<String>,
 }
 
+/// Does the claim a result was judged against allow this anomaly kind?
+pub fn allowed(result: &CheckResult, kind: &str) -> bool {
+    result
+        .figures
+        .get("allowed-anomalies")
+        .and_then(|a| a.get(kind))
+        .is_some()
+}
+
 impl ResultsFile {
     pub fn new(test_name: &str, history: HistorySummary, verdict: Verdict) -> ResultsFile {
         ResultsFile {
@@ -75,6 +91,8 @@ impl ResultsFile {
             test_name: test_name.to_owned(),
             checked_at: chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, false),
             history,
+            claimed_models: Vec::new(),
+            claim_source: String::new(),
             results: verdict.results,
             run: None,
         }

@@ -29,14 +29,25 @@ pub fn render_terminal(results: &ResultsFile) -> String {
         .collect();
     if !found.is_empty() {
         let mut anomalies = Builder::default();
-        anomalies.push_record(["checker", "anomaly", "count", "first witness"]);
+        anomalies.push_record(["checker", "anomaly", "count", "claim", "first witness"]);
         for (r, kind, n) in found {
+            let claim = if crate::allowed(r, kind) {
+                "allowed"
+            } else {
+                "forbidden"
+            };
             let first = r.anomalies.iter().find(|a| &a.kind == kind);
             let witness = first.map_or(String::new(), |a| {
                 let ops: Vec<String> = a.ops.iter().map(u64::to_string).collect();
                 format!("ops {}: {}", ops.join(", "), one_line(&a.explanation, 100))
             });
-            anomalies.push_record([r.checker.clone(), kind.clone(), n.to_string(), witness]);
+            anomalies.push_record([
+                r.checker.clone(),
+                kind.clone(),
+                n.to_string(),
+                claim.to_owned(),
+                witness,
+            ]);
         }
         out.push_str(&anomalies.build().with(Style::rounded()).to_string());
         out.push('\n');
@@ -54,6 +65,13 @@ pub fn render_terminal(results: &ResultsFile) -> String {
         }
         out.push_str(&table.build().with(Style::rounded()).to_string());
         out.push('\n');
+    }
+    if !results.claimed_models.is_empty() {
+        out.push_str(&format!(
+            "claimed: {} ({})\n",
+            results.claimed_models.join(", "),
+            results.claim_source
+        ));
     }
     out.push_str(&format!("valid: {}\n", results.valid));
     out
@@ -123,7 +141,23 @@ mod tests {
     #[test]
     fn invalid_run_lists_each_anomaly_kind_with_its_first_witness_on_one_line() {
         let text = render_terminal(&results(Validity::False));
-        assert!(text.contains("│ set     │ lost    │ 1     │ ops 3, 9: Element 4 was acknowledged by op 3 but no final read (op 9) holds it. │"), "{text}");
+        assert!(text.contains("│ set     │ lost    │ 1     │ forbidden │ ops 3, 9: Element 4 was acknowledged by op 3 but no final read (op 9) holds it. │"), "{text}");
         assert!(text.ends_with("valid: false\n"));
+    }
+
+    #[test]
+    fn anomalies_the_claim_allows_are_marked_and_the_claim_is_named() {
+        let mut r = results(Validity::False);
+        r.results[1]
+            .figures
+            .insert("allowed-anomalies".into(), serde_json::json!({"lost": 1}));
+        r.claimed_models = vec!["serializable".into()];
+        r.claim_source = "--consistency-models".into();
+        let text = render_terminal(&r);
+        assert!(text.contains("│ lost    │ 1     │ allowed │"), "{text}");
+        assert!(
+            text.contains("claimed: serializable (--consistency-models)\n"),
+            "{text}"
+        );
     }
 }

@@ -568,6 +568,21 @@ impl crate::Store for Etcd {
     fn check_flags(&self, flags: &[String]) -> Result<(), String> {
         parse_flags(flags).map(|_| ())
     }
+    /// etcd's documented guarantees (etcd.io, "API guarantees"): linearizable reads and writes,
+    /// strictly serializable transactions. Serializable reads are served from a member's own
+    /// state and "may be stale": then reads promise only what the member converges to, and a
+    /// transaction reading such a snapshot is serializable, not strictly.
+    fn claims(&self, workload: &str, flags: &[String]) -> Option<Vec<String>> {
+        let serializable = parse_flags(flags).ok()?.serializable_reads;
+        let transactional = matches!(workload, "list-append" | "rw-register");
+        let claim = match (transactional, serializable) {
+            (true, false) => "strict-serializable",
+            (true, true) => "serializable",
+            (false, false) => "linearizable",
+            (false, true) => "eventual",
+        };
+        Some(vec![claim.to_owned()])
+    }
     fn open(&self, config: &crate::StoreConfig) -> Result<crate::Opened, String> {
         let mut db = parse_flags(&config.db_flags)?;
         db.env = config.env.clone();
@@ -592,6 +607,17 @@ fn parse_flags(flags: &[String]) -> Result<EtcdDb, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn claims_follow_the_documented_guarantees_and_the_read_flag() {
+        use crate::Store;
+        let serial = ["serializable-reads".to_owned()];
+        let claim = |w: &str, f: &[String]| Etcd.claims(w, f).unwrap();
+        assert_eq!(claim("set", &[]), ["linearizable"]);
+        assert_eq!(claim("list-append", &[]), ["strict-serializable"]);
+        assert_eq!(claim("register", &serial), ["eventual"]);
+        assert_eq!(claim("list-append", &serial), ["serializable"]);
+    }
 
     #[test]
     fn members_are_started_as_one_static_cluster() {

@@ -60,6 +60,12 @@ pub trait Store: Send + Sync {
     }
     /// Checks `--db-flag`s before anything is touched; the message says what is accepted.
     fn check_flags(&self, flags: &[String]) -> Result<(), String>;
+    /// The consistency models it promises for a workload with these flags (`checkers::models`
+    /// names them); `None`: the workload's default (`eventual` for single objects, strict
+    /// serializability for transactions). Its verdicts are judged against them.
+    fn claims(&self, _workload: &str, _flags: &[String]) -> Option<Vec<String>> {
+        None
+    }
     /// The run's store, workload and clients. Called after [`Store::check_flags`] passed and the
     /// workload is one of [`Store::workloads`].
     fn open(&self, config: &StoreConfig) -> Result<Opened, String>;
@@ -132,6 +138,12 @@ impl Registry {
             .check_flags(flags)
             .map_err(|message| Refusal::Flags { message })?;
         Ok(store)
+    }
+
+    /// What a store claims for a workload with these flags (`None`: unknown store, or the
+    /// workload's default).
+    pub fn claims(&self, db: &str, workload: &str, flags: &[String]) -> Option<Vec<String>> {
+        self.find(db)?.claims(workload, flags)
     }
 
     /// Every store with its workloads, for `rift test --help`.

@@ -5,6 +5,7 @@
 //!
 //! ```toml
 //! name = "gun"
+//! claims = ["eventual"]     # optional: the consistency models it promises (rift check's names)
 //! [db]                      # argv lists; {node} {host} {workdir} {nodes} {peers} {port} are substituted
 //! upload  = ["server.js", "package.json"]   # relative to this file, copied to {workdir}
 //! install = ["sh", "-c", "cd {workdir} && npm install --omit=dev"]   # at setup, on every node
@@ -41,6 +42,7 @@ pub const PLACEHOLDERS: &[&str] = &["node", "host", "workdir", "nodes", "peers",
 #[serde(deny_unknown_fields)]
 struct RawFile {
     name: Spanned<String>,
+    claims: Option<Spanned<Vec<String>>>,
     db: Spanned<RawDb>,
     client: Spanned<RawClient>,
 }
@@ -84,6 +86,8 @@ pub struct StoreFile {
     pub workloads: Vec<&'static str>,
     /// For `--help`.
     pub about: String,
+    /// The consistency models it promises (`None`: each workload's default).
+    pub claims: Option<Vec<String>>,
 }
 
 /// A store-file error: where, and what.
@@ -176,6 +180,28 @@ impl StoreFile {
                 format!("{name:?}: 1 to 40 lowercase letters, digits or dashes"),
             ));
         }
+        let claims = match &raw.claims {
+            Some(c) => {
+                let models = c.get_ref();
+                if models.is_empty() {
+                    return Err(err(
+                        c.span(),
+                        "claims",
+                        "name at least one model, or leave claims out".into(),
+                    ));
+                }
+                if let Some(m) = models.iter().find(|m| !checkers::models::known(m)) {
+                    let all: Vec<&str> = checkers::models::MODELS.iter().map(|m| m.0).collect();
+                    return Err(err(
+                        c.span(),
+                        "claims",
+                        format!("unknown model {m:?}; rift knows {}", all.join(", ")),
+                    ));
+                }
+                Some(models.clone())
+            }
+            None => None,
+        };
         let db = raw.db.into_inner();
         let port = db.port.as_ref().map(|p| *p.get_ref());
         // Every command: non-empty, and only known placeholders (port only if given).
@@ -301,6 +327,7 @@ impl StoreFile {
             },
             workloads,
             about: format!("from the store file {}", path.display()),
+            claims,
         })
     }
 }
@@ -587,6 +614,9 @@ impl crate::Store for StoreFile {
             ))
         }
     }
+    fn claims(&self, _workload: &str, _flags: &[String]) -> Option<Vec<String>> {
+        self.claims.clone()
+    }
     fn open(&self, config: &crate::StoreConfig) -> Result<crate::Opened, String> {
         let mut db = self.db.clone();
         db.env = config.env.clone();
@@ -646,6 +676,14 @@ options = { keys = 3 }
             ]
         );
         assert_eq!(f.db.log_files(&nodes[0]), ["/w1/gun/store.log"]);
+        assert_eq!(crate::Store::claims(&f, "set", &[]), None);
+        let claimed =
+            parse(&GOOD.replace("name = \"gun\"", "name = \"gun\"\nclaims = [\"causal\"]"));
+        let claimed = claimed.unwrap();
+        assert_eq!(
+            crate::Store::claims(&claimed, "set", &[]),
+            Some(vec!["causal".to_owned()])
+        );
     }
 
     #[test]
@@ -696,6 +734,15 @@ options = { keys = 3 }
                 7,
                 "toml",
                 "unknown field `colour`",
+            ),
+            (
+                GOOD.replace(
+                    "name = \"gun\"",
+                    "name = \"gun\"\nclaims = [\"eventual\", \"acid\"]",
+                ),
+                2,
+                "claims",
+                "unknown model \"acid\"",
             ),
             (
                 GOOD.replace("start = [", "upload = [\"missing.js\"]\nstart = ["),

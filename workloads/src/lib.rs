@@ -20,6 +20,10 @@ pub struct WorkloadInfo {
     pub about: &'static str,
     /// The checkers that judge its histories, by stable name.
     pub checkers: &'static [&'static str],
+    /// The consistency models a store is held to when neither it nor the user claims any (see
+    /// `checkers::models`): `eventual` for single objects, strict serializability for
+    /// transactions, as Elle assumes.
+    pub claims: &'static [&'static str],
 }
 
 /// Every workload rift knows.
@@ -28,31 +32,37 @@ pub const WORKLOADS: &[WorkloadInfo] = &[
         name: "register",
         about: "reads and writes of unique values to single keys",
         checkers: &["stats", "register", "session"],
+        claims: &["eventual"],
     },
     WorkloadInfo {
         name: "set",
         about: "adds of unique elements, then reads of the whole set",
         checkers: &["stats", "set", "convergence", "session"],
+        claims: &["eventual"],
     },
     WorkloadInfo {
         name: "counter",
         about: "increments and reads of counters",
         checkers: &["stats", "counter", "convergence"],
+        claims: &["eventual"],
     },
     WorkloadInfo {
         name: "list-append",
         about: "appends of unique values to lists, and reads of them (single ops or txns)",
         checkers: &["stats", "session", "convergence", "list-append"],
+        claims: &["strict-serializable"],
     },
     WorkloadInfo {
         name: "rw-register",
         about: "transactions writing unique values to registers and reading them",
         checkers: &["stats", "rw-register"],
+        claims: &["strict-serializable"],
     },
     WorkloadInfo {
         name: "idempotency",
         about: "insert-if-absent of request ids, retried after timeouts",
         checkers: &["stats", "idempotency"],
+        claims: &["eventual"],
     },
 ];
 
@@ -80,6 +90,12 @@ mod tests {
                     "{} names unknown checker {c}",
                     w.name
                 );
+            }
+        }
+        for w in WORKLOADS {
+            assert!(!w.claims.is_empty(), "{} claims nothing", w.name);
+            for m in w.claims {
+                assert!(checkers::models::known(m), "{} claims unknown {m}", w.name);
             }
         }
         assert_eq!(find("set").map(|w| w.name), Some("set"));

@@ -196,6 +196,14 @@ pub fn render_html(
         results.history.ops,
         escape(&results.history.path)
     );
+    if !results.claimed_models.is_empty() {
+        let _ = writeln!(
+            h,
+            "<p id=\"claim\">judged against the claimed models <b>{}</b> ({}): an anomaly they allow is reported and marked allowed, but does not make the run invalid.</p>",
+            escape(&results.claimed_models.join(", ")),
+            escape(&results.claim_source)
+        );
+    }
 
     // The plan.
     if let Some(serde_json::Value::Object(plan)) = plan {
@@ -232,12 +240,17 @@ pub fn render_html(
 
     // Anomalies.
     if counts > 0 {
-        h.push_str("<h2>Anomalies</h2>\n<table id=\"anomaly-counts\"><tr><th>checker</th><th>kind</th><th>count</th></tr>");
+        h.push_str("<h2>Anomalies</h2>\n<table id=\"anomaly-counts\"><tr><th>checker</th><th>kind</th><th>count</th><th>claim</th></tr>");
         for r in &results.results {
             for (k, n) in &r.anomaly_counts {
+                let claim = if crate::allowed(r, k) {
+                    "allowed"
+                } else {
+                    "forbidden"
+                };
                 let _ = write!(
                     h,
-                    "<tr><td>{}</td><td>{}</td><td>{n}</td></tr>",
+                    "<tr><td>{}</td><td>{}</td><td>{n}</td><td class=\"claim-{claim}\">{claim}</td></tr>",
                     escape(&r.checker),
                     escape(k)
                 );
@@ -256,9 +269,14 @@ pub fn render_html(
                 let ops: Vec<String> = a.ops.iter().map(u64::to_string).collect();
                 let _ = write!(
                     h,
-                    "<div class=\"anomaly\"><h3>{} · {}</h3><p>ops {}</p><pre>{}</pre>",
+                    "<div class=\"anomaly\"><h3>{} · {}{}</h3><p>ops {}</p><pre>{}</pre>",
                     escape(&r.checker),
                     escape(&a.kind),
+                    if a.allowed {
+                        " <span class=\"claim-allowed\">(allowed by the claim)</span>"
+                    } else {
+                        ""
+                    },
                     ops.join(", "),
                     escape(&a.explanation)
                 );
@@ -395,7 +413,9 @@ pub fn render_summary_md(results: &ResultsFile, run_dir: &Path) -> String {
         .flat_map(|r| r.anomaly_counts.iter().map(move |(k, n)| (r, k, n)))
         .collect();
     if !found.is_empty() {
-        s.push_str("\n| checker | anomaly | count | first witness |\n|---|---|---|---|\n");
+        s.push_str(
+            "\n| checker | anomaly | count | claim | first witness |\n|---|---|---|---|---|\n",
+        );
         for (r, k, n) in found {
             let first = r
                 .anomalies
@@ -406,8 +426,26 @@ pub fn render_summary_md(results: &ResultsFile, run_dir: &Path) -> String {
                     let text = a.explanation.lines().next().unwrap_or("");
                     format!("ops {}: {}", ops.join(", "), text)
                 });
-            let _ = writeln!(s, "| {} | {k} | {n} | {} |", r.checker, cell(&first));
+            let claim = if crate::allowed(r, k) {
+                "allowed"
+            } else {
+                "forbidden"
+            };
+            let _ = writeln!(
+                s,
+                "| {} | {k} | {n} | {claim} | {} |",
+                r.checker,
+                cell(&first)
+            );
         }
+    }
+    if !results.claimed_models.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nClaimed: {} ({})",
+            results.claimed_models.join(", "),
+            results.claim_source
+        );
     }
     let _ = writeln!(s, "\nReport: `{}`", run_dir.join(REPORT_HTML).display());
     s
@@ -699,15 +737,19 @@ mod tests {
 
     #[test]
     fn summary_markdown_snapshot() {
-        let md = render_summary_md(&results(false), Path::new("results/demo/x"));
+        let mut r = results(false);
+        r.claimed_models = vec!["eventual".into()];
+        r.claim_source = "the set workload's default".into();
+        let md = render_summary_md(&r, Path::new("results/demo/x"));
         assert_eq!(
             md,
             "## rift: demo — ❌ invalid\n\n6 ops · checked 2026-11-22T00:00:00+00:00\n\n\
              | checker | verdict | summary |\n|---|---|---|\n\
              | set | invalid | 1 anomaly: 1 lost |\n\
              | convergence | n/a | not judged: no final reads |\n\n\
-             | checker | anomaly | count | first witness |\n|---|---|---|---|\n\
-             | set | lost | 1 | ops 1, 5: Element 1 was acknowledged (op 1) but final read op 5 <lacks> it. |\n\n\
+             | checker | anomaly | count | claim | first witness |\n|---|---|---|---|---|\n\
+             | set | lost | 1 | forbidden | ops 1, 5: Element 1 was acknowledged (op 1) but final read op 5 <lacks> it. |\n\n\
+             Claimed: eventual (the set workload's default)\n\n\
              Report: `results/demo/x/report.html`\n"
         );
     }
