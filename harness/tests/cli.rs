@@ -332,3 +332,82 @@ fn a_jepsen_list_append_history_is_judged_under_the_models_asked_for() {
     assert_eq!(code(&out), 254);
     assert!(stderr(&out).contains("unknown model \"sequential-ish\""));
 }
+
+/// A stale read (one process adds 1; another, invoked after the ack, reads the empty set; a
+/// later read shows 1) and a read-your-writes violation (process 0 adds 2, then reads without
+/// it), in a Jepsen history with no final reads and no nodes.
+const STALE: &str = r##"{"index":0,"time":1,"type":"invoke","process":0,"f":"add","value":1}
+{"index":1,"time":2,"type":"ok","process":0,"f":"add","value":1}
+{"index":2,"time":3,"type":"invoke","process":1,"f":"read","value":null}
+{"index":3,"time":4,"type":"ok","process":1,"f":"read","value":{"#set":[]}}
+{"index":4,"time":5,"type":"invoke","process":0,"f":"add","value":2}
+{"index":5,"time":6,"type":"ok","process":0,"f":"add","value":2}
+{"index":6,"time":7,"type":"invoke","process":0,"f":"read","value":null}
+{"index":7,"time":8,"type":"ok","process":0,"f":"read","value":{"#set":[1]}}
+{"index":8,"time":9,"type":"invoke","process":1,"f":"read","value":null}
+{"index":9,"time":10,"type":"ok","process":1,"f":"read","value":{"#set":[1,2]}}
+"##;
+
+#[test]
+fn a_verdict_is_relative_to_the_claimed_models_and_every_anomaly_is_still_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("h.jsonl"), STALE).unwrap();
+    let check = |extra: &[&str]| {
+        let mut args = vec!["check", "h.jsonl", "-w", "set"];
+        args.extend(extra);
+        let out = rift(dir.path(), &args);
+        let run = std::fs::canonicalize(dir.path().join("results/latest")).unwrap();
+        let results: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(run.join("results.json")).unwrap())
+                .unwrap();
+        (out, results, run)
+    };
+    let checker = |results: &serde_json::Value, name: &str| {
+        results["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["checker"] == name)
+            .unwrap()
+            .clone()
+    };
+    // The set workload's default claim is eventual: stale reads and session violations are
+    // allowed; they are reported, marked allowed, and the run is valid.
+    let (out, results, run) = check(&[]);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(code(&out), 0, "{stdout}{}", stderr(&out));
+    assert_eq!(results["claimed_models"], serde_json::json!(["eventual"]));
+    assert_eq!(results["claim_source"], "the set workload's default");
+    let set = checker(&results, "set");
+    assert_eq!(set["valid"], true, "{set}");
+    // Both reads that missed an acknowledged element: another process's, and its own.
+    assert_eq!(set["anomaly_counts"]["stale"], 2, "{set}");
+    assert_eq!(set["anomalies"][0]["allowed"], true, "{set}");
+    let session = checker(&results, "session");
+    assert_eq!(session["anomaly_counts"]["read-your-writes"], 1, "{session}");
+    assert_eq!(session["valid"], true, "{session}");
+    assert!(stdout.contains("│ allowed "), "{stdout}");
+    assert!(stdout.contains("claimed: eventual (the set workload's default)"), "{stdout}");
+    let test_json = std::fs::read_to_string(run.join("test.json")).unwrap();
+    assert!(test_json.contains("\"consistency_models\""), "{test_json}");
+
+    // Claiming read-your-writes forbids the session violation only.
+    let (out, results, _) = check(&["--consistency-models", "eventual,read-your-writes"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(checker(&results, "set")["valid"], true);
+    assert_eq!(checker(&results, "session")["valid"], false);
+    assert_eq!(results["claim_source"], "--consistency-models");
+
+    // Linearizability forbids the stale read too.
+    let (out, results, _) = check(&["--consistency-models", "linearizable"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let set = checker(&results, "set");
+    assert_eq!(set["valid"], false, "{set}");
+    assert!(set["anomalies"][0].get("allowed").is_none(), "{set}");
+
+    // Checking a run directory again keeps the claim it recorded.
+    let again = rift(dir.path(), &["check", "results/latest"]);
+    assert_eq!(code(&again), 1, "{}", stderr(&again));
+    let stdout = String::from_utf8_lossy(&again.stdout);
+    assert!(stdout.contains("claimed: linearizable (the run's test.json"), "{stdout}");
+}
