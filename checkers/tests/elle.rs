@@ -225,4 +225,30 @@ proptest! {
         let cycle = r.anomaly_counts.keys().any(|k| k.ends_with("-realtime") || k.starts_with("G-single") || k.starts_with("G2") || k == "incompatible-order");
         prop_assert!(cycle, "{:?}", r.anomaly_counts);
     }
+
+    #[test]
+    fn a_stale_read_of_an_append_no_other_read_shows_is_still_found(seed in any::<u64>(), n in 5usize..80) {
+        // As above, but the element dropped is shown by no other read: once dropped, its append
+        // is unobserved, and only Elle's rule (an unobserved append follows its key's longest
+        // read) puts it after what the stale read saw.
+        let mut ops = history(true, seed, n, 4);
+        let appended = appenders(&ops);
+        let reads = list_reads(&ops);
+        let target = reads.iter().find(|(i, _, k, xs)| {
+            let Some(x) = xs.last() else { return false };
+            let elsewhere = reads.iter().any(|(i2, _, k2, xs2)| i2 != i && k2 == k && xs2.contains(x));
+            !elsewhere && appended.get(x).is_some_and(|&(w, kind)| {
+                kind == OpType::Ok && w < invocation_of(&ops, *i) && ops[w].process != ops[*i].process
+            })
+        }).cloned();
+        prop_assume!(target.is_some());
+        let (i, j, k, mut xs) = target.unwrap();
+        xs.pop();
+        let Value::List(mops) = &mut ops[i].value else { unreachable!() };
+        mops[j] = mop("r", k, Value::List(xs.into_iter().map(Value::Int).collect()));
+        let r = judge(true, &ops);
+        prop_assert_eq!(r.valid, Validity::False, "{}", r.summary);
+        let cycle = r.anomaly_counts.keys().any(|k| k.ends_with("-realtime") || k.starts_with("G-single") || k.starts_with("G2"));
+        prop_assert!(cycle, "{:?}", r.anomaly_counts);
+    }
 }

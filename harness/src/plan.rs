@@ -475,8 +475,7 @@ mod tests {
         assert_eq!(plan.consistency_models, ["linearizable"]);
         assert_eq!(plan.claim_source, "the etcd store's claim");
         // The plan file over the store, the flag over the file.
-        let file: PlanInputs =
-            toml::from_str("consistency_models = [\"sequential\"]\n").unwrap();
+        let file: PlanInputs = toml::from_str("consistency_models = [\"sequential\"]\n").unwrap();
         let plan = resolve_builtin(Some((Path::new("p.toml"), file.clone())), f.clone()).unwrap();
         assert_eq!(plan.consistency_models, ["sequential"]);
         assert_eq!(plan.claim_source, "p.toml: consistency_models");

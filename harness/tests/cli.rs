@@ -384,10 +384,16 @@ fn a_verdict_is_relative_to_the_claimed_models_and_every_anomaly_is_still_report
     assert_eq!(set["anomaly_counts"]["stale"], 2, "{set}");
     assert_eq!(set["anomalies"][0]["allowed"], true, "{set}");
     let session = checker(&results, "session");
-    assert_eq!(session["anomaly_counts"]["read-your-writes"], 1, "{session}");
+    assert_eq!(
+        session["anomaly_counts"]["read-your-writes"], 1,
+        "{session}"
+    );
     assert_eq!(session["valid"], true, "{session}");
     assert!(stdout.contains("│ allowed "), "{stdout}");
-    assert!(stdout.contains("claimed: eventual (the set workload's default)"), "{stdout}");
+    assert!(
+        stdout.contains("claimed: eventual (the set workload's default)"),
+        "{stdout}"
+    );
     let test_json = std::fs::read_to_string(run.join("test.json")).unwrap();
     assert!(test_json.contains("\"consistency_models\""), "{test_json}");
 
@@ -409,5 +415,8 @@ fn a_verdict_is_relative_to_the_claimed_models_and_every_anomaly_is_still_report
     let again = rift(dir.path(), &["check", "results/latest"]);
     assert_eq!(code(&again), 1, "{}", stderr(&again));
     let stdout = String::from_utf8_lossy(&again.stdout);
-    assert!(stdout.contains("claimed: linearizable (the run's test.json"), "{stdout}");
+    assert!(
+        stdout.contains("claimed: linearizable (the run's test.json"),
+        "{stdout}"
+    );
 }

@@ -149,7 +149,19 @@ fn etcd_serializable_reads_on_an_isolated_member_are_found_stale_by_the_set_chec
         .unwrap_or(0);
     eprintln!("etcd serializable reads: {stale} stale reads");
     assert!(stale > 0, "{:?}", anomalies(&results));
-    assert_eq!(code, 1);
     // The members still converge: nothing acknowledged is lost.
     assert!(checker(&results, "set")["anomaly_counts"]["lost"].is_null());
+    // etcd promises serializable reads may be stale: with them it claims only `eventual`, so
+    // the stale reads are reported, marked allowed, and the set checker says valid.
+    assert_eq!(results["claimed_models"], serde_json::json!(["eventual"]));
+    assert_eq!(results["claim_source"], "the etcd store's claim");
+    let set = checker(&results, "set");
+    assert_eq!(set["valid"], true, "{}", set["summary"]);
+    assert_eq!(set["figures"]["allowed-anomalies"]["stale"], stale);
+    assert_ne!(
+        code,
+        1,
+        "nothing the claim forbids: {:?}",
+        anomalies(&results)
+    );
 }
