@@ -8,6 +8,10 @@
 //!    a random stale prefix a third of the time, with processes crashing often (every crash
 //!    starts a new process), checked for strict-serializable: every class must be decided (no
 //!    search out of budget).
+//! 3. Long lists: 100 000 transactions on 10 keys per 10 000 transactions, so lists grow to
+//!    about 2 000 elements and every read returns the whole list (hundreds of millions of
+//!    elements read in all). Peak memory is compared with the history's size as JSON Lines
+//!    (must stay within 5 ×).
 //!
 //! Check time is the total minus the time to generate the same ops alone; peak memory is the
 //! heap's peak above what it held before the checker began (a counting allocator).
@@ -154,7 +158,29 @@ fn main() {
             true,
             4,
         ),
+        (
+            "list-append, long lists",
+            100_000,
+            10,
+            10,
+            10_000,
+            false,
+            100,
+        ),
     ] {
+        // The history's size as JSON Lines, measured apart.
+        let mut input_bytes = 0u64;
+        let mut longest = 0usize;
+        generate(n, procs, keys, epoch, stale, crash, &mut |op| {
+            input_bytes += serde_json::to_vec(op).unwrap().len() as u64 + 1;
+            if op.kind == OpType::Ok {
+                for m in op.value.as_seq().unwrap() {
+                    if let Some(Value::List(xs)) = m.as_seq().and_then(|p| p.get(2)) {
+                        longest = longest.max(xs.len());
+                    }
+                }
+            }
+        });
         let start = Instant::now();
         let mut count = 0u64;
         generate(n, procs, keys, epoch, stale, crash, &mut |_| count += 1);
@@ -191,12 +217,21 @@ fn main() {
             result.summary.chars().take(200).collect::<String>()
         );
         println!("  edges {}", result.figures["edges"]);
+        println!(
+            "  input {:.1} MB as JSON Lines, longest read {longest} elements; peak / input {:.2}",
+            input_bytes as f64 / 1e6,
+            peak as f64 / input_bytes as f64
+        );
         if stale {
             assert_eq!(exhausted, 0, "every class decided");
             assert_eq!(result.valid, Validity::False);
         } else {
             assert_eq!(result.valid, Validity::True, "{}", result.summary);
         }
+        assert!(
+            peak as u64 <= 5 * input_bytes,
+            "{name}: peak {peak} B is over 5 × the input's {input_bytes} B"
+        );
         let _ = count;
     }
 }
