@@ -7,7 +7,7 @@
 
 use crate::{Checker, Verdict};
 use history::pairing::{OpenOps, Step};
-use history::{HistoryError, Op, Value};
+use history::{HistoryError, Op, Sym, Value};
 
 /// One op of a history, as checkers see it.
 #[derive(Debug, Clone, Copy)]
@@ -17,7 +17,7 @@ pub enum Event<'a> {
     /// `op` completed the invocation `invoked`.
     Complete { invoked: Invoked<'a>, op: &'a Op },
     /// An invocation the history never completed: indeterminate (handed over at the end).
-    Unfinished(&'a Op),
+    Unfinished(Invoked<'a>),
     /// An op of a process that is no client (a nemesis).
     Other(&'a Op),
 }
@@ -25,11 +25,13 @@ pub enum Event<'a> {
 /// The invocation a completion completed.
 #[derive(Debug, Clone, Copy)]
 pub struct Invoked<'a> {
-    /// The invocation; the completion itself when the history holds no invocation for it.
-    pub op: &'a Op,
+    /// The invocation's index; the completion's when the history holds no invocation for it.
     pub index: u64,
+    /// The invocation's function.
+    pub f: &'a Sym,
     /// What the invocation asked: its value, or for a lone read's completion `nil` (a read asks
-    /// for nothing; its completion's value is what was read).
+    /// for nothing; its completion's value is what was read). `nil` too when no checker of the
+    /// feed reads invocation values ([`crate::Checker::reads_invocation_values`]).
     pub value: &'a Value,
     /// No invocation was recorded: the completion is its own op, with no real-time extent.
     pub alone: bool,
@@ -37,11 +39,21 @@ pub struct Invoked<'a> {
 
 static NIL: Value = Value::Nil;
 
+/// What the feed keeps of an open invocation: as little as the checkers need.
+#[derive(Debug)]
+struct Kept {
+    index: u64,
+    /// Its function, by number in the feed's table (no reference count touched per op).
+    f: u32,
+    value: Value,
+    client: bool,
+}
+
 impl<'a> Invoked<'a> {
-    fn of(invocation: &'a Op) -> Invoked<'a> {
+    fn of(invocation: &'a Kept, fs: &'a [Sym]) -> Invoked<'a> {
         Invoked {
-            op: invocation,
             index: invocation.index,
+            f: &fs[invocation.f as usize],
             value: &invocation.value,
             alone: false,
         }
@@ -49,8 +61,8 @@ impl<'a> Invoked<'a> {
 
     fn alone(completion: &'a Op) -> Invoked<'a> {
         Invoked {
-            op: completion,
             index: completion.index,
+            f: &completion.f,
             value: if &*completion.f == "read" {
                 &NIL
             } else {
@@ -64,7 +76,39 @@ impl<'a> Invoked<'a> {
 /// Hands a history's ops, paired, to every checker.
 pub struct Feed {
     checkers: Vec<Box<dyn Checker>>,
-    open: OpenOps<Op>,
+    open: OpenOps<Kept>,
+    /// Some checker reads invocations' values at their completion.
+    keep_values: bool,
+    /// The functions invoked so far.
+    fs: Functions,
+}
+
+/// Functions by number: a handful in any real history, so a scan by pointer finds them (names
+/// are shared `Sym`s); a map keeps a history of many distinct names linear.
+#[derive(Debug, Default)]
+struct Functions {
+    names: Vec<Sym>,
+    numbers: rustc_hash::FxHashMap<Sym, u32>,
+}
+
+impl Functions {
+    fn number(&mut self, f: &Sym) -> u32 {
+        if let Some(i) = self
+            .names
+            .iter()
+            .take(16)
+            .position(|g| std::sync::Arc::ptr_eq(g, f))
+        {
+            return i as u32;
+        }
+        if let Some(&i) = self.numbers.get(f) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(f.clone());
+        self.numbers.insert(f.clone(), i);
+        i
+    }
 }
 
 impl std::fmt::Debug for Feed {
@@ -76,21 +120,35 @@ impl std::fmt::Debug for Feed {
 
 impl Feed {
     pub fn new(checkers: Vec<Box<dyn Checker>>) -> Feed {
+        let keep_values = checkers.iter().any(|c| c.reads_invocation_values());
         Feed {
             checkers,
             open: OpenOps::default(),
+            keep_values,
+            fs: Functions::default(),
         }
     }
 
     /// Takes the next op. An op no real run can produce (an invocation while its process has one
     /// open) is an error naming both ops; nothing of it reaches the checkers.
     pub fn push(&mut self, op: &Op) -> Result<(), HistoryError> {
-        let step = self.open.push(op, || op.clone())?;
+        let keep_values = self.keep_values;
+        let fs = &mut self.fs;
+        let step = self.open.push(op, || Kept {
+            index: op.index,
+            f: fs.number(&op.f),
+            value: if keep_values {
+                op.value.clone()
+            } else {
+                Value::Nil
+            },
+            client: op.process.is_client(),
+        })?;
         self.hand(step, op);
         Ok(())
     }
 
-    fn hand(&mut self, step: Step<Op>, op: &Op) {
+    fn hand(&mut self, step: Step<Kept>, op: &Op) {
         if !op.process.is_client() {
             let event = Event::Other(op);
             for c in &mut self.checkers {
@@ -101,7 +159,7 @@ impl Feed {
         let event = match &step {
             Step::Opened => Event::Invoke(op),
             Step::Completed(invocation) => Event::Complete {
-                invoked: Invoked::of(invocation),
+                invoked: Invoked::of(invocation, &self.fs.names),
                 op,
             },
             Step::Alone => Event::Complete {
@@ -127,10 +185,15 @@ impl Feed {
     }
 
     fn results(self) -> Vec<crate::CheckResult> {
-        let Feed { mut checkers, open } = self;
+        let Feed {
+            mut checkers,
+            open,
+            fs,
+            ..
+        } = self;
         for invocation in open.into_still_open() {
-            if invocation.process.is_client() {
-                let event = Event::Unfinished(&invocation);
+            if invocation.client {
+                let event = Event::Unfinished(Invoked::of(&invocation, &fs.names));
                 for c in &mut checkers {
                     c.observe(&event);
                 }

@@ -178,6 +178,11 @@ pub trait Checker {
     fn name(&self) -> &'static str;
     /// Takes the next op of the history, paired.
     fn observe(&mut self, event: &Event<'_>);
+    /// Whether it reads an invocation's value when its completion comes ([`Invoked::value`]);
+    /// when no checker does, the feed keeps no copy of it (a transaction's micro-ops, say).
+    fn reads_invocation_values(&self) -> bool {
+        true
+    }
     /// The verdict on everything observed.
     fn finish(self: Box<Self>) -> CheckResult;
 }

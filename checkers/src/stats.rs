@@ -40,7 +40,7 @@ impl Checker for Stats {
             Event::Other(_) => self.nemesis_ops += 1,
             Event::Invoke(_) => {}
             Event::Complete { invoked, op } => {
-                let counts = self.by_f.entry(invoked.op.f.clone()).or_default();
+                let counts = self.by_f.entry(invoked.f.clone()).or_default();
                 match op.kind {
                     OpType::Ok => counts.ok += 1,
                     OpType::Fail => counts.fail += 1,

@@ -14,7 +14,7 @@
 //! real run can produce.
 
 use crate::{HistoryError, Op, OpType, Process};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 const NONE: u32 = u32::MAX;
 
@@ -66,7 +66,7 @@ pub struct OpenOps<T> {
 impl<T> Default for OpenOps<T> {
     fn default() -> Self {
         OpenOps {
-            open: HashMap::new(),
+            open: HashMap::default(),
         }
     }
 }

@@ -1306,6 +1306,11 @@ impl Checker for Elle {
         }
     }
 
+    /// The micro-ops are read at the invocation; the completion carries what was read.
+    fn reads_invocation_values(&self) -> bool {
+        false
+    }
+
     fn observe(&mut self, event: &Event<'_>) {
         let (invoked, op) = match *event {
             Event::Invoke(op) => {
