@@ -1,11 +1,14 @@
 //! `rift heal`: undo every fault rift may have left on a set of nodes, e.g. after the harness
 //! was killed mid-run. Always removes rift's firewall chain on every node; resets clock offsets
-//! and resumes paused processes that the fault ledger records.
+//! and resumes paused processes that the fault ledger records for each node (kept per node
+//! address: the nodes may be given in any order, as a subset or superset, or named otherwise).
+//! Every node and every kind of fault is tried; each failure is reported with its node, and the
+//! exit code is non-zero only after everything was tried.
 
 use crate::cli::HealArgs;
 use crate::exit::Exit;
 use anyhow::Result;
-use nemeses::faults::{Faults, Ledger, ledger_path};
+use nemeses::faults::{Faults, Ledger, ledger_dir};
 use std::sync::Arc;
 
 pub fn run(args: HealArgs) -> Result<Exit> {
@@ -14,8 +17,8 @@ pub fn run(args: HealArgs) -> Result<Exit> {
         .nodes
         .local
         .then(|| args.nodes.cluster_state_dir.clone());
-    let path = ledger_path(local.as_deref(), &inventory.nodes);
-    let ledger = Ledger::open(&path).map_err(|e| anyhow::anyhow!(e))?;
+    let path = ledger_dir(local.as_deref());
+    let ledger = Ledger::open(&path, &inventory.nodes).map_err(|e| anyhow::anyhow!(e))?;
     let recorded = ledger.snapshot();
     let faults = Faults {
         remotes: control::connect_all(&inventory)?,
@@ -34,7 +37,14 @@ pub fn run(args: HealArgs) -> Result<Exit> {
             Ok(Exit::Valid)
         }
         Err(e) => {
-            eprintln!("rift: HEALING FAILED: {e}");
+            for (node, what, why) in &e.failures {
+                eprintln!("rift: HEALING FAILED on {node}: {what}: {why}");
+            }
+            eprintln!(
+                "rift: {} fault(s) not undone; everything else was (ledger {})",
+                e.failures.len(),
+                path.display()
+            );
             Ok(Exit::Internal)
         }
     }

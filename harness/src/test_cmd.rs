@@ -197,11 +197,9 @@ async fn run_one(
 
     let local_state = matches!(plan.nodes, NodeSource::Local { .. })
         .then(|| args.nodes.cluster_state_dir.clone());
-    let ledger = nemeses::faults::Ledger::open(&nemeses::faults::ledger_path(
-        local_state.as_deref(),
-        &nodes,
-    ))
-    .map_err(|e| anyhow::anyhow!(e))?;
+    let ledger =
+        nemeses::faults::Ledger::open(&nemeses::faults::ledger_dir(local_state.as_deref()), &nodes)
+            .map_err(|e| anyhow::anyhow!(e))?;
     let faults = nemeses::faults::Faults {
         remotes: remotes.clone(),
         ledger: Arc::new(ledger),

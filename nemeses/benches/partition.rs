@@ -23,7 +23,7 @@ fn main() {
     let inv = cluster.inventory();
     let faults = Faults {
         remotes: control::connect_all(&inv).unwrap(),
-        ledger: Arc::new(Ledger::open(&dir.path().join("faults.json")).unwrap()),
+        ledger: Arc::new(Ledger::open(dir.path(), &inv.nodes).unwrap()),
     };
     let names: Vec<String> = inv.nodes.iter().map(|n| n.name.clone()).collect();
     let rt = tokio::runtime::Runtime::new().unwrap();

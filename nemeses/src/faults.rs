@@ -28,40 +28,89 @@ pub struct NodeFaults {
     pub clock_file: Option<String>,
     /// PID files of processes that may be paused.
     pub paused: Vec<String>,
-    /// `system` strategy: how far the host's clock has been moved in all, the helper that moved
-    /// it, and the NTP services stopped for it.
+    /// `system` strategy: how far the host's clock has been moved in all (applied: the helper
+    /// said so), how far it may have been moved beyond that (intended, not confirmed: rift
+    /// stopped while the helper ran), the helper that moved it, and the NTP services stopped
+    /// for it.
     #[serde(default)]
     pub system_offset_ns: i64,
+    #[serde(default)]
+    pub system_pending_ns: i64,
     #[serde(default)]
     pub system_helper: Option<String>,
     #[serde(default)]
     pub ntp_stopped: Vec<String>,
 }
 
-/// The record of faults that may be in force, kept in a file.
+/// The record of faults that may be in force: one file per node, named after the node's
+/// address (not its name, nor its place in a list), so that `rift heal` given the nodes in any
+/// order, any subset or superset, or a nodes file naming them differently, finds everything done
+/// to each of them.
 #[derive(Debug)]
 pub struct Ledger {
-    path: PathBuf,
+    dir: PathBuf,
+    /// The file and address of each node of this test, by node name.
+    files: BTreeMap<String, (PathBuf, String)>,
+    /// What may be in force, by node name.
     faults: Mutex<BTreeMap<String, NodeFaults>>,
 }
 
-impl Ledger {
-    pub fn open(path: &Path) -> Result<Ledger, String> {
-        let faults = match std::fs::read_to_string(path) {
-            Ok(text) => {
-                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
+/// One node's file.
+#[derive(Debug, Serialize, Deserialize)]
+struct NodeRecord {
+    /// The name the node had when the fault was recorded (for messages).
+    node: String,
+    address: String,
+    faults: NodeFaults,
+}
+
+/// A node's ledger file name: its address made safe for a file name, with a hash of the exact
+/// address so that two addresses never share a file.
+pub fn ledger_file_name(address: &str) -> String {
+    let safe: String = address
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(e) => return Err(format!("{}: {e}", path.display())),
-        };
+        })
+        .collect();
+    let digest = address.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{safe}-{:08x}.json", digest as u32)
+}
+
+impl Ledger {
+    /// The records of these nodes in the ledger directory `dir`.
+    pub fn open(dir: &Path, nodes: &[Node]) -> Result<Ledger, String> {
+        let mut files = BTreeMap::new();
+        let mut faults = BTreeMap::new();
+        for node in nodes {
+            let file = dir.join(ledger_file_name(&node.address()));
+            match std::fs::read_to_string(&file) {
+                Ok(text) => {
+                    let record: NodeRecord = serde_json::from_str(&text)
+                        .map_err(|e| format!("{}: {e}", file.display()))?;
+                    faults.insert(node.name.clone(), record.faults);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(format!("{}: {e}", file.display())),
+            }
+            files.insert(node.name.clone(), (file, node.address()));
+        }
         Ok(Ledger {
-            path: path.to_path_buf(),
+            dir: dir.to_path_buf(),
+            files,
             faults: Mutex::new(faults),
         })
     }
 
+    /// The ledger directory.
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.dir
     }
 
     pub fn snapshot(&self) -> BTreeMap<String, NodeFaults> {
@@ -74,32 +123,108 @@ impl Ledger {
     /// Records a fault (durably: written and synced) before it is applied.
     pub fn note(&self, node: &str, change: impl FnOnce(&mut NodeFaults)) -> Result<(), String> {
         let mut faults = self.faults.lock().unwrap_or_else(|p| p.into_inner());
-        change(faults.entry(node.to_owned()).or_default());
-        self.save(&faults)
+        let entry = faults.entry(node.to_owned()).or_default();
+        change(entry);
+        self.save(node, entry)
     }
 
     /// Forgets a node's faults once they are undone.
     pub fn clear(&self, node: &str) -> Result<(), String> {
         let mut faults = self.faults.lock().unwrap_or_else(|p| p.into_inner());
         faults.remove(node);
-        self.save(&faults)
+        let (file, _) = self.file(node)?;
+        match std::fs::remove_file(file) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(format!("{}: {e}", file.display())),
+        }
     }
 
-    fn save(&self, faults: &BTreeMap<String, NodeFaults>) -> Result<(), String> {
-        let shown = |e: std::io::Error| format!("{}: {e}", self.path.display());
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir).map_err(shown)?;
-        }
-        let tmp = self.path.with_extension("tmp");
-        let text = serde_json::to_string_pretty(faults).unwrap_or_default();
+    fn file(&self, node: &str) -> Result<&(PathBuf, String), String> {
+        self.files
+            .get(node)
+            .ok_or_else(|| format!("{node} is not a node of this ledger"))
+    }
+
+    fn save(&self, node: &str, faults: &NodeFaults) -> Result<(), String> {
+        let (path, address) = self.file(node)?;
+        let shown = |e: std::io::Error| format!("{}: {e}", path.display());
+        std::fs::create_dir_all(&self.dir).map_err(shown)?;
+        let record = NodeRecord {
+            node: node.to_owned(),
+            address: address.clone(),
+            faults: faults.clone(),
+        };
+        let tmp = path.with_extension("tmp");
+        let text = serde_json::to_string_pretty(&record).unwrap_or_default();
         let write = || -> std::io::Result<()> {
             use std::io::Write;
             let mut f = std::fs::File::create(&tmp)?;
             f.write_all(text.as_bytes())?;
             f.sync_all()?;
-            std::fs::rename(&tmp, &self.path)
+            std::fs::rename(&tmp, path)
         };
         write().map_err(shown)
+    }
+}
+
+/// What healing could not undo: every node and fault kind was tried; each failure is named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealError {
+    /// (node, what could not be undone, why).
+    pub failures: Vec<(String, String, String)>,
+}
+
+impl std::fmt::Display for HealError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let each: Vec<String> = self
+            .failures
+            .iter()
+            .map(|(node, what, why)| format!("{node}: {what}: {why}"))
+            .collect();
+        f.write_str(&each.join("; "))
+    }
+}
+
+impl std::error::Error for HealError {}
+
+impl HealError {
+    fn of(failures: Vec<(String, String, String)>) -> Result<(), HealError> {
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(HealError { failures })
+        }
+    }
+}
+
+/// The `system` strategy's bookkeeping around one run of the helper: before it, the move is
+/// intended; after it, applied (the helper succeeded) or dropped (it failed: nothing moved).
+pub fn system_intend(f: &mut NodeFaults, delta_ns: i64) {
+    f.system_pending_ns += delta_ns;
+}
+
+pub fn system_settle(f: &mut NodeFaults, delta_ns: i64, applied: bool) {
+    f.system_pending_ns -= delta_ns;
+    if applied {
+        f.system_offset_ns += delta_ns;
+    }
+}
+
+/// The move that undoes the `system` strategy on a host: exactly what was applied, unless a
+/// move may have happened unconfirmed, when only the host's clock can say (`measured_ns`: its
+/// offset from the controller's, if it could be measured).
+pub fn system_undo(f: &NodeFaults, measured_ns: Option<i64>) -> Result<Option<i64>, String> {
+    if f.system_pending_ns == 0 {
+        return Ok(crate::clock::undo_delta(f.system_offset_ns));
+    }
+    match measured_ns {
+        Some(m) => Ok(crate::clock::undo_delta(m)),
+        None => Err(format!(
+            "a move of {} ns may or may not have been applied, and the clock could not be \
+             measured",
+            f.system_pending_ns
+        )),
     }
 }
 
@@ -188,27 +313,28 @@ impl Faults {
         results.into_iter().try_for_each(|(_, r)| r)
     }
 
-    /// Removes rift's rules from every node.
-    pub async fn heal_network(&self) -> Result<(), RemoteError> {
+    /// Removes rift's rules from every node (whatever the ledger says), trying each.
+    pub async fn heal_network(&self) -> Result<(), HealError> {
         let results = control::on_each(&self.remotes, |r| async move {
             r.run(&Cmd::script(heal_network_script()).sudo())
                 .await
                 .map(|_| ())
         })
         .await;
-        let mut first_error = None;
+        let mut failures = Vec::new();
         for (name, r) in results {
-            match r {
-                Ok(()) => self
-                    .ledger
-                    .note(&name, |f| f.network = false)
-                    .map_err(|e| Self::ledger_error(&name, e))?,
-                Err(e) => {
-                    first_error.get_or_insert(e);
+            let done = r.map_err(|e| e.to_string()).and_then(|()| {
+                if self.ledger.snapshot().contains_key(&name) {
+                    self.ledger.note(&name, |f| f.network = false)
+                } else {
+                    Ok(())
                 }
+            });
+            if let Err(e) = done {
+                failures.push((name, "firewall rules".to_owned(), e));
             }
         }
-        first_error.map_or(Ok(()), Err)
+        HealError::of(failures)
     }
 
     /// Sets a node's clock offset (per-process strategy) by rewriting its offset file.
@@ -333,23 +459,36 @@ impl Faults {
         }
         self.ledger
             .note(node, |f| {
-                f.system_offset_ns += delta_ns;
+                system_intend(f, delta_ns);
                 f.system_helper = Some(helper.to_owned());
             })
             .map_err(|e| Self::ledger_error(node, e))?;
-        remote
+        let moved = remote
             .run(&Cmd::new(helper).arg(delta_ns.to_string()).sudo())
-            .await
-            .map(|_| ())
+            .await;
+        self.ledger
+            .note(node, |f| system_settle(f, delta_ns, moved.is_ok()))
+            .map_err(|e| Self::ledger_error(node, e))?;
+        moved.map(|_| ())
     }
 
     /// `system` strategy: moves the host's clock back by all it was moved, restarts NTP.
     async fn system_clock_reset(&self, node: &str, faults: &NodeFaults) -> Result<(), RemoteError> {
         let remote = self.node(node)?;
-        if let (Some(delta), Some(helper)) = (
-            crate::clock::undo_delta(faults.system_offset_ns),
-            &faults.system_helper,
-        ) {
+        let measured = if faults.system_pending_ns != 0 {
+            let files = [(node.to_owned(), String::new())];
+            self.clock_offsets(None, &files)
+                .await
+                .ok()
+                .and_then(|m| m.get(node).map(|ms| ms * 1_000_000))
+        } else {
+            None
+        };
+        let undo = system_undo(faults, measured).map_err(|message| RemoteError::Ssh {
+            node: node.to_owned(),
+            message,
+        })?;
+        if let (Some(delta), Some(helper)) = (undo, &faults.system_helper) {
             remote
                 .run(&Cmd::new(helper).arg(delta.to_string()).sudo())
                 .await?;
@@ -362,32 +501,49 @@ impl Faults {
         self.ledger
             .note(node, |f| {
                 f.system_offset_ns = 0;
+                f.system_pending_ns = 0;
                 f.system_helper = None;
                 f.ntp_stopped.clear();
             })
             .map_err(|e| Self::ledger_error(node, e))
     }
 
-    /// Every faulted node's clock back to true time.
-    pub async fn reset_clocks(&self) -> Result<(), RemoteError> {
+    /// Every faulted node's clock back to true time: every node is tried, whatever failed
+    /// before it.
+    pub async fn reset_clocks(&self) -> Result<(), HealError> {
+        let mut failures = Vec::new();
         for (name, faults) in self.ledger.snapshot() {
-            if faults.system_helper.is_some() && self.host_of(&name).is_some() {
-                self.system_clock_reset(&name, &faults).await?;
+            if self.host_of(&name).is_none() {
+                continue;
+            }
+            if faults.system_helper.is_some()
+                && let Err(e) = self.system_clock_reset(&name, &faults).await
+            {
+                failures.push((name.clone(), "system clock".to_owned(), e.to_string()));
             }
             if let Some(file) = faults.clock_file
-                && self.host_of(&name).is_some()
+                && let Err(e) = self.set_clock(&name, &file, 0).await
             {
-                self.set_clock(&name, &file, 0).await?;
+                failures.push((
+                    name.clone(),
+                    format!("clock offset ({file})"),
+                    e.to_string(),
+                ));
             }
         }
-        Ok(())
+        HealError::of(failures)
     }
 
-    /// Undoes everything the ledger records on these nodes: rules, clock offsets, pauses.
-    pub async fn heal_all(&self) -> Result<(), RemoteError> {
-        let mut first_error = self.heal_network().await.err();
+    /// Undoes everything the ledger records on these nodes — rules, clock offsets, pauses —
+    /// trying every node and every kind of fault, and forgets a node's record only once all of
+    /// its faults are undone. The error names each failure with its node.
+    pub async fn heal_all(&self) -> Result<(), HealError> {
+        let mut failures = Vec::new();
+        if let Err(e) = self.heal_network().await {
+            failures.extend(e.failures);
+        }
         if let Err(e) = self.reset_clocks().await {
-            first_error.get_or_insert(e);
+            failures.extend(e.failures);
         }
         for (name, faults) in self.ledger.snapshot() {
             let Ok(remote) = self.node(&name) else {
@@ -399,62 +555,111 @@ impl Faults {
                     quote(pid_file)
                 );
                 if let Err(e) = remote.run(&Cmd::script(script).sudo()).await {
-                    first_error.get_or_insert(e);
+                    failures.push((
+                        name.clone(),
+                        format!("paused process ({pid_file})"),
+                        e.to_string(),
+                    ));
                 }
             }
-            if first_error.is_none() {
-                self.ledger
-                    .clear(&name)
-                    .map_err(|e| Self::ledger_error(&name, e))?;
+            if !failures.iter().any(|(n, _, _)| *n == name)
+                && let Err(e) = self.ledger.clear(&name)
+            {
+                failures.push((name.clone(), "ledger".to_owned(), e));
             }
         }
-        first_error.map_or(Ok(()), Err)
+        HealError::of(failures)
     }
 }
 
-/// Where the ledger lives for a set of nodes: beside the local cluster's state, or under
-/// `$XDG_STATE_HOME/rift` (or `~/.local/state/rift`) for real nodes.
-pub fn ledger_path(local_cluster: Option<&Path>, nodes: &[Node]) -> PathBuf {
+/// Where the ledger lives: beside the local cluster's state, or under `$XDG_STATE_HOME/rift`
+/// (or `~/.local/state/rift`) for real nodes; a file per node inside.
+pub fn ledger_dir(local_cluster: Option<&Path>) -> PathBuf {
     if let Some(dir) = local_cluster {
-        return dir.join("faults.json");
+        return dir.join("faults");
     }
     let base = std::env::var_os("XDG_STATE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
         .unwrap_or_else(|| PathBuf::from("/var/lib"));
-    let key: Vec<String> = nodes.iter().map(|n| n.address()).collect();
-    let digest = key
-        .join(",")
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        });
-    base.join("rift").join(format!("faults-{digest:016x}.json"))
+    base.join("rift").join("faults")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn node(name: &str, host: &str) -> Node {
+        Node {
+            name: name.into(),
+            host: host.into(),
+            port: 22,
+            user: "root".into(),
+            workdir: "/w".into(),
+            sudo_password: None,
+        }
+    }
+
     #[test]
     fn the_ledger_survives_reopening_and_forgets_what_was_healed() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state/faults.json");
-        let ledger = Ledger::open(&path).unwrap();
+        let path = dir.path().join("state/faults");
+        let nodes = [node("n1", "10.0.0.1"), node("n2", "10.0.0.2")];
+        let ledger = Ledger::open(&path, &nodes).unwrap();
         ledger.note("n1", |f| f.network = true).unwrap();
         ledger
             .note("n2", |f| f.clock_file = Some("/w/clock".into()))
             .unwrap();
-        let again = Ledger::open(&path).unwrap();
+        let again = Ledger::open(&path, &nodes).unwrap();
         assert!(again.snapshot()["n1"].network);
         assert_eq!(
             again.snapshot()["n2"].clock_file.as_deref(),
             Some("/w/clock")
         );
         again.clear("n1").unwrap();
-        assert!(!Ledger::open(&path).unwrap().snapshot().contains_key("n1"));
-        std::fs::write(&path, "{not json").unwrap();
-        assert!(Ledger::open(&path).unwrap_err().contains("faults.json"));
+        assert!(
+            !Ledger::open(&path, &nodes)
+                .unwrap()
+                .snapshot()
+                .contains_key("n1")
+        );
+        let file = path.join(ledger_file_name("10.0.0.2:22"));
+        std::fs::write(&file, "{not json").unwrap();
+        let e = Ledger::open(&path, &nodes).unwrap_err();
+        assert!(e.contains("10.0.0.2_22"), "{e}");
+        assert!(ledger.note("n9", |f| f.network = true).is_err());
+    }
+
+    #[test]
+    fn any_order_subset_superset_or_naming_of_the_nodes_finds_each_nodes_faults() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = [
+            node("a", "10.0.0.1"),
+            node("b", "10.0.0.2"),
+            node("c", "10.0.0.3"),
+        ];
+        let ledger = Ledger::open(dir.path(), &run).unwrap();
+        ledger
+            .note("a", |f| f.paused = vec!["/w/a.pid".into()])
+            .unwrap();
+        ledger
+            .note("c", |f| f.clock_file = Some("/w/c.clock".into()))
+            .unwrap();
+        // Reversed, named as a nodes file names them, with a node the run never had.
+        let heal = [
+            node("extra", "10.0.0.9"),
+            node("third", "10.0.0.3"),
+            node("second", "10.0.0.2"),
+            node("first", "10.0.0.1"),
+        ];
+        let found = Ledger::open(dir.path(), &heal).unwrap().snapshot();
+        assert_eq!(found["first"].paused, ["/w/a.pid"]);
+        assert_eq!(found["third"].clock_file.as_deref(), Some("/w/c.clock"));
+        assert!(!found.contains_key("second") && !found.contains_key("extra"));
+        // A subset sees its own nodes only.
+        let subset = Ledger::open(dir.path(), &[node("z", "10.0.0.3")]).unwrap();
+        assert_eq!(subset.snapshot().len(), 1);
+        assert_ne!(ledger_file_name("a:22"), ledger_file_name("a_22"));
     }
 
     #[test]
@@ -463,14 +668,27 @@ mod tests {
         assert_eq!(crate::clock::undo_delta(-70), Some(70));
         assert_eq!(crate::clock::undo_delta(0), None);
         let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::open(&dir.path().join("f.json")).unwrap();
-        for delta in [3_000, -1_000, 500] {
-            ledger.note("n1", |f| f.system_offset_ns += delta).unwrap();
+        let nodes = [node("n1", "10.0.0.1")];
+        let ledger = Ledger::open(dir.path(), &nodes).unwrap();
+        // Three moves applied, one whose helper failed (nothing moved).
+        for (delta, applied) in [(3_000, true), (-1_000, true), (9_000, false), (500, true)] {
+            ledger.note("n1", |f| system_intend(f, delta)).unwrap();
+            ledger
+                .note("n1", |f| system_settle(f, delta, applied))
+                .unwrap();
         }
-        let reopened = Ledger::open(&dir.path().join("f.json")).unwrap();
-        assert_eq!(
-            crate::clock::undo_delta(reopened.snapshot()["n1"].system_offset_ns),
-            Some(-2_500)
+        let reopened = Ledger::open(dir.path(), &nodes).unwrap().snapshot();
+        assert_eq!(reopened["n1"].system_pending_ns, 0);
+        assert_eq!(system_undo(&reopened["n1"], None), Ok(Some(-2_500)));
+        // rift stopped while the helper ran: only the host's clock can say what to undo.
+        ledger.note("n1", |f| system_intend(f, 7_000)).unwrap();
+        let crashed = Ledger::open(dir.path(), &nodes).unwrap().snapshot();
+        assert_eq!(crashed["n1"].system_pending_ns, 7_000);
+        assert_eq!(system_undo(&crashed["n1"], Some(9_480)), Ok(Some(-9_480)));
+        assert!(
+            system_undo(&crashed["n1"], None)
+                .unwrap_err()
+                .contains("7000 ns")
         );
     }
 

@@ -22,7 +22,7 @@ fn cluster(id: u8, n: usize) -> Option<Cluster> {
     let inv = scratch.inventory();
     let dir = tempfile::tempdir().unwrap();
     let remotes: Vec<Arc<SshNode>> = control::connect_all(&inv).unwrap();
-    let ledger = Arc::new(Ledger::open(&dir.path().join("faults.json")).unwrap());
+    let ledger = Arc::new(Ledger::open(dir.path(), &inv.nodes).unwrap());
     let ips = inv
         .nodes
         .iter()

@@ -138,7 +138,7 @@ fn bump_strobe_and_reset_show_in_a_skewed_ecstores_own_time() {
     rt.block_on(node.upload(&library, &format!("{dir}/librift_clock.so")))
         .unwrap();
     let offset = format!("{dir}/clock-offset");
-    let ledger = nemeses::faults::Ledger::open(&c.dir.path().join("faults.json")).unwrap();
+    let ledger = nemeses::faults::Ledger::open(&c.dir.path().join("faults"), &c.nodes).unwrap();
     let faults = nemeses::faults::Faults {
         remotes: c.remotes.clone(),
         ledger: Arc::new(ledger),
