@@ -13,11 +13,7 @@ use std::sync::Arc;
 
 pub fn run(args: HealArgs) -> Result<Exit> {
     let inventory = crate::nodes::inventory(&args.nodes)?;
-    let local = args
-        .nodes
-        .local
-        .then(|| args.nodes.cluster_state_dir.clone());
-    let path = ledger_dir(local.as_deref());
+    let path = ledger_dir();
     let ledger = Ledger::open(&path, &inventory.nodes).map_err(|e| anyhow::anyhow!(e))?;
     let recorded = ledger.snapshot();
     let faults = Faults {

@@ -4,7 +4,9 @@
 //! agree), teardown (logs downloaded, the store torn down) and the check all run, whatever
 //! failed before them: problems are collected, reported loudly and written into results.json,
 //! and never keep the history from being analysed. Ctrl-C ends the main phase early and goes
-//! on through the rest; a second Ctrl-C exits at once.
+//! on through the rest; a second Ctrl-C heals every fault (for at most 30 s) and exits; if
+//! healing fails, times out or is cut short by a third Ctrl-C, rift prints which faults remain
+//! on which nodes and the `rift heal` command that removes them.
 
 use crate::cli::TestArgs;
 use crate::exit::{Exit, usage};
@@ -33,16 +35,19 @@ pub fn run(args: TestArgs, registry: &stores::Registry) -> Result<Exit> {
         .ok_or_else(|| usage(format!("unknown store {}", plan.db)))?;
     let runtime = tokio::runtime::Runtime::new()?;
     let interrupted = Arc::new(AtomicUsize::new(0));
+    let in_force: InForce = Arc::new(std::sync::Mutex::new(None));
     {
         let interrupted = interrupted.clone();
+        let in_force = in_force.clone();
+        let heal_command = heal_command(&plan, &args);
         runtime.spawn(async move {
             while tokio::signal::ctrl_c().await.is_ok() {
                 if interrupted.fetch_add(1, Ordering::SeqCst) == 0 {
-                    eprintln!("\nrift: interrupted: finishing the run (heal, final reads, logs, check); Ctrl-C again to abort");
-                } else {
-                    eprintln!("rift: aborted");
-                    std::process::exit(130);
+                    eprintln!("\nrift: interrupted: finishing the run (heal, final reads, logs, check); Ctrl-C again to heal and abort");
+                    continue;
                 }
+                let faults = in_force.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                abort(faults, &heal_command).await;
             }
         });
     }
@@ -51,7 +56,13 @@ pub fn run(args: TestArgs, registry: &stores::Registry) -> Result<Exit> {
         if plan.test_count > 1 {
             eprintln!("rift: test {} of {}", i + 1, plan.test_count);
         }
-        let exit = runtime.block_on(run_one(&plan, &args, store.as_ref(), interrupted.clone()))?;
+        let exit = runtime.block_on(run_one(
+            &plan,
+            &args,
+            store.as_ref(),
+            interrupted.clone(),
+            in_force.clone(),
+        ))?;
         worst = worse(worst, exit);
         if interrupted.load(Ordering::SeqCst) > 0 {
             break;
@@ -171,11 +182,90 @@ fn inventory(plan: &TestPlan, args: &TestArgs) -> Result<control::Inventory> {
     crate::nodes::inventory(&node_args)
 }
 
+/// The faults of the run in progress, for a second Ctrl-C to heal.
+type InForce = Arc<std::sync::Mutex<Option<nemeses::faults::Faults>>>;
+
+/// The `rift heal` command for this plan's nodes.
+fn heal_command(plan: &TestPlan, args: &TestArgs) -> String {
+    let q = |s: &str| control::shell::quote(s).into_owned();
+    match &plan.nodes {
+        NodeSource::Local { .. } => format!(
+            "rift heal --local --cluster-state-dir {}",
+            q(&args.nodes.cluster_state_dir.display().to_string())
+        ),
+        NodeSource::List(list) => format!("rift heal --nodes {}", q(list)),
+        NodeSource::File(file) => format!("rift heal --nodes-file {}", q(&file.display().to_string())),
+    }
+}
+
+/// What a ledger says may still be in force, a line per node.
+pub fn describe_in_force(
+    snapshot: &std::collections::BTreeMap<String, nemeses::faults::NodeFaults>,
+) -> Vec<String> {
+    snapshot
+        .iter()
+        .filter_map(|(node, f)| {
+            let mut what = Vec::new();
+            if f.network {
+                what.push("firewall rules (RIFT chain)".to_owned());
+            }
+            if let Some(file) = &f.clock_file {
+                what.push(format!("clock offset ({file})"));
+            }
+            if !f.paused.is_empty() {
+                what.push(format!("{} paused process(es)", f.paused.len()));
+            }
+            if f.system_offset_ns != 0 || f.system_pending_ns != 0 {
+                what.push(format!(
+                    "system clock moved {} ms (and perhaps {} ms more)",
+                    f.system_offset_ns / 1_000_000,
+                    f.system_pending_ns / 1_000_000
+                ));
+            }
+            if !f.ntp_stopped.is_empty() {
+                what.push(format!("NTP stopped ({})", f.ntp_stopped.join(", ")));
+            }
+            (!what.is_empty()).then(|| format!("{node}: {}", what.join(", ")))
+        })
+        .collect()
+}
+
+/// A second Ctrl-C: heal (for at most 30 s, a third Ctrl-C cuts it short), then exit; say
+/// exactly what is left when healing did not finish.
+async fn abort(faults: Option<nemeses::faults::Faults>, heal_command: &str) -> ! {
+    let Some(faults) = faults else {
+        eprintln!("rift: aborted (no fault had been injected)");
+        std::process::exit(130);
+    };
+    eprintln!("rift: aborting: healing every fault first (at most 30 s; Ctrl-C again to stop now)");
+    let healed = tokio::select! {
+        r = tokio::time::timeout(Duration::from_secs(30), faults.heal_all()) => match r {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("healing took longer than 30 s".to_owned()),
+        },
+        _ = tokio::signal::ctrl_c() => Err("healing cut short".to_owned()),
+    };
+    match healed {
+        Ok(()) => eprintln!("rift: every fault healed; aborted"),
+        Err(why) => {
+            eprintln!("rift: ABORTED WITH FAULTS IN FORCE ({why}):");
+            for line in describe_in_force(&faults.ledger.snapshot()) {
+                eprintln!("rift:   {line}");
+            }
+            eprintln!("rift:   and firewall rules may remain on any node of the test");
+            eprintln!("rift: remove them with: {heal_command}");
+        }
+    }
+    std::process::exit(130);
+}
+
 async fn run_one(
     plan: &TestPlan,
     args: &TestArgs,
     store: &dyn stores::Store,
     interrupted: Arc<AtomicUsize>,
+    in_force: InForce,
 ) -> Result<Exit> {
     let inventory = inventory(plan, args)?;
     let remotes = control::connect_all(&inventory)?;
@@ -195,16 +285,17 @@ async fn run_one(
         problems.push(what);
     };
 
-    let local_state = matches!(plan.nodes, NodeSource::Local { .. })
-        .then(|| args.nodes.cluster_state_dir.clone());
     let ledger =
-        nemeses::faults::Ledger::open(&nemeses::faults::ledger_dir(local_state.as_deref()), &nodes)
+        nemeses::faults::Ledger::open(&nemeses::faults::ledger_dir(), &nodes)
             .map_err(|e| anyhow::anyhow!(e))?;
     let faults = nemeses::faults::Faults {
         remotes: remotes.clone(),
         ledger: Arc::new(ledger),
     };
     let faulting = !plan.nemesis.is_empty();
+    if faulting {
+        *in_force.lock().unwrap_or_else(|p| p.into_inner()) = Some(faults.clone());
+    }
     // From here on, a panic heals on its way out.
     let mut guard = faulting.then(|| crate::nemesis::HealGuard::new(faults.clone()));
     let clocks = plan.nemesis.iter().any(|n| n == "clock");
@@ -415,7 +506,18 @@ async fn run_one(
 
     // Teardown.
     for (remote, node) in remotes.iter().zip(&nodes) {
-        let dir = run_dir.node_dir(&node.name)?;
+        // A node's logs that cannot be kept are a problem of the run, never a reason to skip
+        // teardown, healing or checking what was recorded.
+        let dir = match run_dir.node_dir(&node.name) {
+            Ok(dir) => dir,
+            Err(e) => {
+                note(
+                    &mut problems,
+                    format!("logs of {} not downloaded: {e}", node.name),
+                );
+                continue;
+            }
+        };
         for file in db.log_files(node) {
             let name = std::path::Path::new(&file)
                 .file_name()

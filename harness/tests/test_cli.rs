@@ -12,8 +12,15 @@ struct Cluster(tempfile::TempDir, control::cluster::Scratch);
 
 impl Cluster {
     fn up(id: u8) -> Option<Cluster> {
-        let scratch =
-            control::cluster::Scratch::up(&format!("tc{id}"), &format!("10.205.{id}.0/24"), 3)?;
+        Cluster::up_with(id, 3)
+    }
+
+    fn up_with(id: u8, nodes: usize) -> Option<Cluster> {
+        let scratch = control::cluster::Scratch::up(
+            &format!("tc{id}"),
+            &format!("10.205.{id}.0/24"),
+            nodes,
+        )?;
         Some(Cluster(tempfile::tempdir().unwrap(), scratch))
     }
 
@@ -234,7 +241,7 @@ fn when_the_store_cannot_start_the_run_still_ends_in_a_report() {
 /// What rift may have left on a node: its firewall chain, a clock offset, a stopped process.
 fn leftovers(id: u8) -> Vec<String> {
     let mut found = Vec::new();
-    for n in 1..=3 {
+    for n in 1..=4 {
         let ns = format!("tc{id}-n{n}");
         let rules = Command::new("ip")
             .args(["netns", "exec", &ns, "iptables", "-S"])
@@ -261,41 +268,138 @@ fn leftovers(id: u8) -> Vec<String> {
 }
 
 fn clock_offsets(dir: &Path) -> Vec<String> {
-    (1..=3)
+    (1..=4)
         .filter_map(|n| {
-            std::fs::read_to_string(
-                dir.join(format!("cluster/nodes/n{n}/work/ecstore/clock-offset")),
-            )
-            .ok()
+            std::fs::read_to_string(dir.join(format!("nodes/n{n}/work/rift-clock/clock-offset")))
+                .ok()
         })
         .filter(|v| v.trim() != "0")
         .collect()
 }
 
+/// The local cluster's nodes, as its own nodes file names them: (name, host).
+fn cluster_nodes(state: &Path) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(state.join("nodes.toml")).unwrap();
+    let table: toml::Table = toml::from_str(&text).unwrap();
+    table["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["name"].as_str().unwrap().to_owned(),
+                n["host"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// A nodes file for these nodes (by cluster name), in this order, named as given.
+fn nodes_file(state: &Path, path: &Path, nodes: &[(String, String)], names: &[String]) {
+    let cluster = state;
+    let mut text = format!(
+        "user = \"root\"\nprivate_key = \"{}\"\nknown_hosts = \"{}\"\n",
+        cluster.join("id_ed25519").display(),
+        cluster.join("known_hosts").display()
+    );
+    for ((cluster_name, host), name) in nodes.iter().zip(names) {
+        text += &format!(
+            "\n[[nodes]]\nname = \"{name}\"\nhost = \"{host}\"\nworkdir = \"{}\"\n",
+            cluster.join("nodes").join(cluster_name).join("work").display()
+        );
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+/// Each running ecstore's own clock against this machine's, in ms (nodes whose store is not
+/// running are passed over: their offset file says the rest).
+fn store_clock_offsets(hosts: &[String]) -> Vec<String> {
+    use std::io::{Read, Write};
+    let mut skewed = Vec::new();
+    for host in hosts {
+        let Ok(mut conn) = std::net::TcpStream::connect_timeout(
+            &format!("{host}:8300").parse().unwrap(),
+            Duration::from_millis(500),
+        ) else {
+            continue;
+        };
+        conn.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let before = std::time::SystemTime::now();
+        if conn
+            .write_all(b"GET /time HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .is_err()
+        {
+            continue;
+        }
+        let mut answer = String::new();
+        let _ = conn.read_to_string(&mut answer);
+        let after = std::time::SystemTime::now();
+        let Some(body) = answer.split("\r\n\r\n").nth(1) else { continue };
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(body.trim()) else { continue };
+        let Some(theirs) = v["wall_ns"].as_i64() else { continue };
+        let ns = |t: std::time::SystemTime| {
+            t.duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as i64
+        };
+        let off_ms = (theirs - (ns(before) + ns(after)) / 2) / 1_000_000;
+        if off_ms.abs() > 1_000 {
+            skewed.push(format!("{host}: store clock {off_ms} ms off"));
+        }
+    }
+    skewed
+}
+
 #[test]
-fn twenty_runs_killed_with_faults_active_are_all_undone_by_rift_heal() {
-    let Some(c) = Cluster::up(4) else { return };
-    let mut lcg = 12345u64;
-    let mut healed_something = 0;
-    for round in 0..20 {
-        let mut child = c
-            .rift(&[
+fn fifty_runs_killed_amid_random_faults_are_all_undone_by_rift_heal_given_nodes_any_way() {
+    let Some(c) = Cluster::up_with(4, 4) else { return };
+    let state = c.state_dir().to_path_buf();
+    let all = cluster_nodes(&state);
+    // Runs use three of the four nodes; a quarter of the heals are given all four.
+    let run_nodes = all[..3].to_vec();
+    let run_file = c.0.path().join("run-nodes.toml");
+    let names: Vec<String> = run_nodes.iter().map(|n| n.0.clone()).collect();
+    nodes_file(&state, &run_file, &run_nodes, &names);
+    let hosts: Vec<String> = all.iter().map(|n| n.1.clone()).collect();
+    let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move |m: u64| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng % m
+    };
+    let faults = ["partition", "loss", "clock", "pause", "kill"];
+    let (mut left_in_force, mut clocks_in_force, mut as_file, mut superset) = (0, 0, 0, 0);
+    for round in 0..50 {
+        let mut mix: Vec<&str> = faults.iter().copied().filter(|_| next(2) == 0).collect();
+        if mix.is_empty() {
+            mix.push(faults[next(5) as usize]);
+        }
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rift"))
+            .current_dir(c.0.path())
+            .args(["test", "--nodes-file"])
+            .arg(&run_file)
+            .args([
+                "--db",
+                "ecstore",
                 "--workload",
                 "set",
+                "--concurrency",
+                "2n",
+                "--rate",
+                "100",
                 "--time-limit",
                 "60",
                 "--op-timeout",
                 "1",
                 "--nemesis",
-                "partition,clock,pause,loss",
+                &mix.join(","),
                 "--nemesis-interval",
                 "0.3",
             ])
+            .env("RIFT_ECSTORE_BIN", ecstore())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        // Wait for the run to be under way, then a little more, different every round.
         let start = Instant::now();
         let history = c.0.path().join("results/latest/history.jsonl");
         while !std::fs::read_to_string(&history).is_ok_and(|h| h.contains("\"nemesis\""))
@@ -307,36 +411,149 @@ fn twenty_runs_killed_with_faults_active_are_all_undone_by_rift_heal() {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        lcg = lcg
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        std::thread::sleep(Duration::from_millis((lcg >> 33) % 1200));
+        std::thread::sleep(Duration::from_millis(next(1500)));
         child.kill().unwrap(); // SIGKILL: no chance to clean up
         child.wait().unwrap();
-        let before = leftovers(4).len() + clock_offsets(c.state_dir()).len();
-        healed_something += usize::from(before > 0);
+        let skewed = clock_offsets(&state).len();
+        clocks_in_force += usize::from(skewed > 0);
+        let before = leftovers(4).len() + skewed;
+        left_in_force += usize::from(before > 0);
 
-        let out = Command::new(env!("CARGO_BIN_EXE_rift"))
-            .args(["heal", "--local", "--cluster-state-dir"])
-            .arg(c.state_dir())
-            .output()
-            .unwrap();
+        // The nodes for heal: shuffled, a superset a quarter of the time, named differently
+        // in a nodes file half of the time.
+        let mut heal: Vec<(String, String)> = if next(4) == 0 {
+            superset += 1;
+            all.clone()
+        } else {
+            run_nodes.clone()
+        };
+        for i in (1..heal.len()).rev() {
+            heal.swap(i, next(i as u64 + 1) as usize);
+        }
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rift"));
+        cmd.arg("heal");
+        if next(2) == 0 {
+            as_file += 1;
+            let file = c.0.path().join("heal-nodes.toml");
+            let renamed: Vec<String> = (0..heal.len()).map(|i| format!("h{i}")).collect();
+            nodes_file(&state, &file, &heal, &renamed);
+            cmd.arg("--nodes-file").arg(file);
+        } else {
+            let list: Vec<&str> = heal.iter().map(|n| n.1.as_str()).collect();
+            cmd.args(["--nodes", &list.join(",")])
+                .arg("--ssh-private-key")
+                .arg(state.join("id_ed25519"))
+                .arg("--known-hosts")
+                .arg(state.join("known_hosts"));
+        }
+        let out = cmd.output().unwrap();
         assert_eq!(
             out.status.code(),
             Some(0),
-            "round {round}: {}",
+            "round {round} ({mix:?}): {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        assert_eq!(leftovers(4), Vec::<String>::new(), "round {round}");
-        assert_eq!(
-            clock_offsets(c.state_dir()),
-            Vec::<String>::new(),
-            "round {round}"
-        );
+        assert_eq!(leftovers(4), Vec::<String>::new(), "round {round} ({mix:?})");
+        assert_eq!(clock_offsets(&state), Vec::<String>::new(), "round {round}");
+        assert_eq!(store_clock_offsets(&hosts), Vec::<String>::new(), "round {round}");
     }
-    eprintln!("{healed_something} of 20 kills left faults in force for rift heal to undo");
+    eprintln!(
+        "{left_in_force} of 50 kills left faults in force for rift heal to undo \
+         ({clocks_in_force} with a clock skewed); {as_file} heals were given a nodes file, \
+         {superset} a superset of the nodes"
+    );
+    assert!(clocks_in_force >= 3, "some kills land while a clock is skewed");
     assert!(
-        healed_something >= 5,
+        left_in_force >= 10,
         "the kills should often land while faults are active"
     );
+}
+
+#[test]
+fn a_node_directory_that_cannot_be_made_skips_neither_teardown_nor_the_check() {
+    let Some(c) = Cluster::up(5) else { return };
+    let child = c
+        .rift(&["--workload", "set", "--time-limit", "4"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the run directory exists, put a file where n1's log directory must go.
+    let start = Instant::now();
+    let blocker = loop {
+        if let Ok(run) = std::fs::canonicalize(c.0.path().join("results/latest")) {
+            let path = run.join("nodes/n1");
+            std::fs::write(&path, "in the way").unwrap();
+            break path;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "no run directory");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(blocker.is_file());
+    assert!(
+        matches!(out.status.code(), Some(0..=2)),
+        "exits with a verdict: {text}"
+    );
+    let run = c.run_dir();
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("results.json")).unwrap()).unwrap();
+    let problems = results["run"]["problems"].as_array().unwrap();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.as_str().unwrap().contains("logs of n1 not downloaded")),
+        "{problems:?}"
+    );
+    assert!(run.join("nodes/n2/ecstore.log").is_file(), "the others' logs");
+    assert_eq!(ecstore_processes(5), 0, "the store was torn down");
+    assert_eq!(finals_by_node(&run).len(), 3, "final reads from every node");
+}
+
+#[test]
+fn a_second_ctrl_c_heals_every_fault_before_exiting() {
+    let Some(c) = Cluster::up(6) else { return };
+    let child = c
+        .rift(&[
+            "--workload",
+            "set",
+            "--time-limit",
+            "60",
+            "--op-timeout",
+            "1",
+            "--nemesis",
+            "partition,clock,pause",
+            "--nemesis-interval",
+            "0.3",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = Pid::from_raw(child.id() as i32);
+    let start = Instant::now();
+    let history = c.0.path().join("results/latest/history.jsonl");
+    // Until faults are in force on a node (the ledger says so through the leftovers).
+    while leftovers(6).is_empty() && clock_offsets(c.state_dir()).is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(40),
+            "no fault was ever in force"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    kill(pid, Signal::SIGINT).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    kill(pid, Signal::SIGINT).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(130), "{text}");
+    assert!(text.contains("every fault healed; aborted"), "{text}");
+    assert!(history.is_file());
+    assert_eq!(leftovers(6), Vec::<String>::new());
+    assert_eq!(clock_offsets(c.state_dir()), Vec::<String>::new());
 }

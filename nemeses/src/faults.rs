@@ -572,12 +572,10 @@ impl Faults {
     }
 }
 
-/// Where the ledger lives: beside the local cluster's state, or under `$XDG_STATE_HOME/rift`
-/// (or `~/.local/state/rift`) for real nodes; a file per node inside.
-pub fn ledger_dir(local_cluster: Option<&Path>) -> PathBuf {
-    if let Some(dir) = local_cluster {
-        return dir.join("faults");
-    }
+/// Where the ledger lives, whatever names the nodes (a list, a nodes file, the local cluster):
+/// `$XDG_STATE_HOME/rift/faults` (or `~/.local/state/rift/faults`, or `/var/lib/rift/faults`
+/// without a home), a file per node address inside.
+pub fn ledger_dir() -> PathBuf {
     let base = std::env::var_os("XDG_STATE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
