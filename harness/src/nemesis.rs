@@ -69,6 +69,70 @@ impl Nemesis {
 
     /// Each node's clock offset from the controller (ms), as measured on the node: under the
     /// clock library beside its offset file (process strategy), or plainly (system strategy).
+    /// Strobes every victim's clock at once (one fault, in force on all of them together) and
+    /// records what happened on each: the offset, the clock measured while it was in force,
+    /// how many flips, and when it started and ended (ms after the fault began).
+    async fn strobe_all(
+        &self,
+        names: &[String],
+        offsets: &[(usize, i64)],
+        set: Vec<Value>,
+    ) -> Result<Value, String> {
+        let Some(files) = &self.clock_files else {
+            return Err("clock faults were not set up".into());
+        };
+        let began = std::time::Instant::now();
+        let period = Duration::from_millis(100);
+        let mut tasks = Vec::new();
+        for &(v, ns) in offsets {
+            let (faults, node, file) = (self.faults.clone(), names[v].clone(), files[v].clone());
+            let library = file
+                .rsplit_once('/')
+                .map(|(d, _)| format!("{d}/{}", nemeses::clock::LIBRARY_NAME));
+            let interval = self.interval;
+            tasks.push(tokio::spawn(async move {
+                let started = began.elapsed();
+                let r = faults
+                    .strobe(&node, &file, ns, period, interval, library.as_deref())
+                    .await;
+                (node, started, r)
+            }));
+        }
+        let mut each = Vec::new();
+        let mut failed = None;
+        for task in tasks {
+            let (node, started, r) = task.await.map_err(|e| e.to_string())?;
+            match r {
+                Ok(s) => each.push(Value::map([
+                    (Value::from("node"), Value::from(node.as_str())),
+                    (
+                        Value::from("measured in force (ms)"),
+                        s.measured_ms.map_or(Value::Nil, Value::Int),
+                    ),
+                    (Value::from("flips"), Value::Int(i64::from(s.flips))),
+                    (
+                        Value::from("from (ms)"),
+                        Value::Int(started.as_millis() as i64),
+                    ),
+                    (
+                        Value::from("to (ms)"),
+                        Value::Int((started + s.lasted).as_millis() as i64),
+                    ),
+                ])),
+                Err(e) => {
+                    failed.get_or_insert(format!("{node}: {e}"));
+                }
+            }
+        }
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        Ok(Value::map([
+            (Value::from("strobed (ms)"), Value::List(set)),
+            (Value::from("strobes"), Value::List(each)),
+        ]))
+    }
+
     async fn measured_offsets(&self) -> Value {
         let mut measured = Vec::new();
         for (i, node) in self.nodes.iter().enumerate() {
@@ -227,25 +291,24 @@ impl Nemesis {
                 // forth for an interval.
                 let strobe = self.system_helpers.is_none() && self.rng.below(2) == 1;
                 let mut set = Vec::new();
+                let mut offsets = Vec::new();
                 for &v in &victims {
                     let ms = self.rng.below(120_000) as i64 - 60_000;
                     set.push(Value::List(vec![
                         Value::from(names[v].as_str()),
                         Value::Int(ms),
                     ]));
-                    let ns = ms * 1_000_000;
+                    offsets.push((v, ms * 1_000_000));
+                }
+                if strobe {
+                    return self.strobe_all(&names, &offsets, set).await;
+                }
+                for &(v, ns) in &offsets {
                     let result = match (&self.system_helpers, &self.clock_files) {
                         (Some(helpers), _) => {
                             self.faults
                                 .system_clock_bump(&names[v], &helpers[v], ns)
                                 .await
-                        }
-                        (None, Some(files)) if strobe => {
-                            let period = Duration::from_millis(100);
-                            self.faults
-                                .strobe(&names[v], &files[v], ns, period, self.interval)
-                                .await
-                                .map(|_| ())
                         }
                         (None, Some(files)) => {
                             self.faults.set_clock(&names[v], &files[v], ns).await
@@ -254,13 +317,9 @@ impl Nemesis {
                     };
                     result.map_err(|e| e.to_string())?;
                 }
-                let how = if strobe {
-                    "strobed (ms)"
-                } else {
-                    "bumped (ms)"
-                };
+                // Measured with the offsets in force.
                 Ok(Value::map([
-                    (Value::from(how), Value::List(set)),
+                    (Value::from("bumped (ms)"), Value::List(set)),
                     (
                         Value::from("measured offsets (ms)"),
                         self.measured_offsets().await,
@@ -367,6 +426,10 @@ pub async fn run(
                 (Value::Nil, Some(e))
             }
         };
+        if error.is_none() {
+            let names: Vec<String> = nemesis.nodes.iter().map(|n| n.name.clone()).collect();
+            recorder.note_fault(&op.f, &value, &names);
+        }
         let _ = recorder.record(OpType::Info, &me, &op.f, value, None, error, false);
         schedule.completed(&me, &op, OpType::Info);
     }

@@ -194,7 +194,9 @@ fn heal_command(plan: &TestPlan, args: &TestArgs) -> String {
             q(&args.nodes.cluster_state_dir.display().to_string())
         ),
         NodeSource::List(list) => format!("rift heal --nodes {}", q(list)),
-        NodeSource::File(file) => format!("rift heal --nodes-file {}", q(&file.display().to_string())),
+        NodeSource::File(file) => {
+            format!("rift heal --nodes-file {}", q(&file.display().to_string()))
+        }
     }
 }
 
@@ -285,9 +287,8 @@ async fn run_one(
         problems.push(what);
     };
 
-    let ledger =
-        nemeses::faults::Ledger::open(&nemeses::faults::ledger_dir(), &nodes)
-            .map_err(|e| anyhow::anyhow!(e))?;
+    let ledger = nemeses::faults::Ledger::open(&nemeses::faults::ledger_dir(), &nodes)
+        .map_err(|e| anyhow::anyhow!(e))?;
     let faults = nemeses::faults::Faults {
         remotes: remotes.clone(),
         ledger: Arc::new(ledger),
@@ -750,8 +751,8 @@ async fn await_ready(
     all_ready
 }
 
-/// A progress bar on stderr: elapsed time against the limit, ops/s, ok/fail/info. Hidden when
-/// stderr is not a terminal, or in CI.
+/// A progress bar on stderr: elapsed time against the limit, ops/s, ok/fail/info, the faults in
+/// force and their nodes. Hidden when stderr is not a terminal, or in CI.
 fn progress(
     recorder: Arc<Recorder>,
     limit: Duration,
@@ -777,11 +778,12 @@ fn progress(
                 + recorder.info.load(Ordering::Relaxed);
             bar.set_position(start.elapsed().as_secs().min(limit.as_secs()));
             bar.set_message(format!(
-                "{:.0} ops/s  ok {}  fail {}  info {}  fault: none",
+                "{:.0} ops/s  ok {}  fail {}  info {}  fault: {}",
                 done as f64 / secs,
                 recorder.ok.load(Ordering::Relaxed),
                 recorder.fail.load(Ordering::Relaxed),
-                recorder.info.load(Ordering::Relaxed)
+                recorder.info.load(Ordering::Relaxed),
+                recorder.faults_in_force()
             ));
             tokio::time::sleep(Duration::from_millis(200)).await;
         }

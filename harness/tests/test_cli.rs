@@ -16,11 +16,8 @@ impl Cluster {
     }
 
     fn up_with(id: u8, nodes: usize) -> Option<Cluster> {
-        let scratch = control::cluster::Scratch::up(
-            &format!("tc{id}"),
-            &format!("10.205.{id}.0/24"),
-            nodes,
-        )?;
+        let scratch =
+            control::cluster::Scratch::up(&format!("tc{id}"), &format!("10.205.{id}.0/24"), nodes)?;
         Some(Cluster(tempfile::tempdir().unwrap(), scratch))
     }
 
@@ -305,7 +302,11 @@ fn nodes_file(state: &Path, path: &Path, nodes: &[(String, String)], names: &[St
     for ((cluster_name, host), name) in nodes.iter().zip(names) {
         text += &format!(
             "\n[[nodes]]\nname = \"{name}\"\nhost = \"{host}\"\nworkdir = \"{}\"\n",
-            cluster.join("nodes").join(cluster_name).join("work").display()
+            cluster
+                .join("nodes")
+                .join(cluster_name)
+                .join("work")
+                .display()
         );
     }
     std::fs::write(path, text).unwrap();
@@ -334,9 +335,15 @@ fn store_clock_offsets(hosts: &[String]) -> Vec<String> {
         let mut answer = String::new();
         let _ = conn.read_to_string(&mut answer);
         let after = std::time::SystemTime::now();
-        let Some(body) = answer.split("\r\n\r\n").nth(1) else { continue };
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(body.trim()) else { continue };
-        let Some(theirs) = v["wall_ns"].as_i64() else { continue };
+        let Some(body) = answer.split("\r\n\r\n").nth(1) else {
+            continue;
+        };
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(body.trim()) else {
+            continue;
+        };
+        let Some(theirs) = v["wall_ns"].as_i64() else {
+            continue;
+        };
         let ns = |t: std::time::SystemTime| {
             t.duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as i64
         };
@@ -350,7 +357,9 @@ fn store_clock_offsets(hosts: &[String]) -> Vec<String> {
 
 #[test]
 fn fifty_runs_killed_amid_random_faults_are_all_undone_by_rift_heal_given_nodes_any_way() {
-    let Some(c) = Cluster::up_with(4, 4) else { return };
+    let Some(c) = Cluster::up_with(4, 4) else {
+        return;
+    };
     let state = c.state_dir().to_path_buf();
     let all = cluster_nodes(&state);
     // Runs use three of the four nodes; a quarter of the heals are given all four.
@@ -453,16 +462,28 @@ fn fifty_runs_killed_amid_random_faults_are_all_undone_by_rift_heal_given_nodes_
             "round {round} ({mix:?}): {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        assert_eq!(leftovers(4), Vec::<String>::new(), "round {round} ({mix:?})");
+        assert_eq!(
+            leftovers(4),
+            Vec::<String>::new(),
+            "round {round} ({mix:?})"
+        );
         assert_eq!(clock_offsets(&state), Vec::<String>::new(), "round {round}");
-        assert_eq!(store_clock_offsets(&hosts), Vec::<String>::new(), "round {round}");
+        assert_eq!(
+            store_clock_offsets(&hosts),
+            Vec::<String>::new(),
+            "round {round}"
+        );
+        eprintln!("round {round}: {mix:?}, in force before the heal: {before}");
     }
     eprintln!(
         "{left_in_force} of 50 kills left faults in force for rift heal to undo \
          ({clocks_in_force} with a clock skewed); {as_file} heals were given a nodes file, \
          {superset} a superset of the nodes"
     );
-    assert!(clocks_in_force >= 3, "some kills land while a clock is skewed");
+    assert!(
+        clocks_in_force >= 3,
+        "some kills land while a clock is skewed"
+    );
     assert!(
         left_in_force >= 10,
         "the kills should often land while faults are active"
@@ -486,7 +507,10 @@ fn a_node_directory_that_cannot_be_made_skips_neither_teardown_nor_the_check() {
             std::fs::write(&path, "in the way").unwrap();
             break path;
         }
-        assert!(start.elapsed() < Duration::from_secs(30), "no run directory");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no run directory"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     let out = child.wait_with_output().unwrap();
@@ -510,7 +534,10 @@ fn a_node_directory_that_cannot_be_made_skips_neither_teardown_nor_the_check() {
             .any(|p| p.as_str().unwrap().contains("logs of n1 not downloaded")),
         "{problems:?}"
     );
-    assert!(run.join("nodes/n2/ecstore.log").is_file(), "the others' logs");
+    assert!(
+        run.join("nodes/n2/ecstore.log").is_file(),
+        "the others' logs"
+    );
     assert_eq!(ecstore_processes(5), 0, "the store was torn down");
     assert_eq!(finals_by_node(&run).len(), 3, "final reads from every node");
 }
@@ -556,4 +583,70 @@ fn a_second_ctrl_c_heals_every_fault_before_exiting() {
     assert!(history.is_file());
     assert_eq!(leftovers(6), Vec::<String>::new());
     assert_eq!(clock_offsets(c.state_dir()), Vec::<String>::new());
+}
+
+#[test]
+fn a_strobe_of_several_nodes_is_one_fault_recorded_with_each_nodes_clock_while_in_force() {
+    let Some(c) = Cluster::up(7) else { return };
+    let out = c
+        .rift(&[
+            "--workload",
+            "set",
+            "--time-limit",
+            "10",
+            "--nemesis",
+            "clock",
+            "--nemesis-targets",
+            "all",
+            "--nemesis-interval",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        matches!(out.status.code(), Some(0..=2)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ops = history::jsonl::load(&c.run_dir().join("history.jsonl"))
+        .unwrap()
+        .ops;
+    let strobes: Vec<&history::Op> = ops
+        .iter()
+        .filter(|o| {
+            &*o.f == "start-clock"
+                && o.kind != history::OpType::Invoke
+                && serde_json::to_string(&o.value).unwrap().contains("strobes")
+        })
+        .collect();
+    assert!(!strobes.is_empty(), "seed 7 strobes at least once");
+    for op in strobes {
+        let v: serde_json::Value = serde_json::to_value(&op.value).unwrap();
+        let requested: std::collections::BTreeMap<String, i64> = v["strobed (ms)"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p[0].as_str().unwrap().to_owned(), p[1].as_i64().unwrap()))
+            .collect();
+        let each = v["strobes"].as_array().unwrap();
+        assert_eq!(each.len(), 3, "every node of the fault: {v}");
+        let mut windows = Vec::new();
+        for s in each {
+            let node = s["node"].as_str().unwrap();
+            let measured = s["measured in force (ms)"].as_i64().expect("measured");
+            assert!(
+                (measured - requested[node]).abs() < 2_000,
+                "{node}: asked {} ms, measured {measured} ms in force: {v}",
+                requested[node]
+            );
+            windows.push((
+                s["from (ms)"].as_i64().unwrap(),
+                s["to (ms)"].as_i64().unwrap(),
+            ));
+        }
+        // At once: every node's strobe began before any ended.
+        let latest_start = windows.iter().map(|w| w.0).max().unwrap();
+        let earliest_end = windows.iter().map(|w| w.1).min().unwrap();
+        assert!(latest_start < earliest_end, "{windows:?}");
+    }
 }

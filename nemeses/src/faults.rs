@@ -168,6 +168,16 @@ impl Ledger {
     }
 }
 
+/// What one node's clock strobe did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Strobe {
+    /// Changes of the offset (to it and back).
+    pub flips: u32,
+    /// The node's clock against the controller's while the offset was first in force.
+    pub measured_ms: Option<i64>,
+    pub lasted: std::time::Duration,
+}
+
 /// What healing could not undo: every node and fault kind was tried; each failure is named.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HealError {
@@ -357,7 +367,8 @@ impl Faults {
     }
 
     /// Flips a node's clock between `offset_ns` and true time every `period`, for `duration`;
-    /// leaves it at true time.
+    /// leaves it at true time. With the clock `library`, the node's clock is measured while the
+    /// offset is first in force.
     pub async fn strobe(
         &self,
         node: &str,
@@ -365,17 +376,31 @@ impl Faults {
         offset_ns: i64,
         period: std::time::Duration,
         duration: std::time::Duration,
-    ) -> Result<u32, RemoteError> {
+        library: Option<&str>,
+    ) -> Result<Strobe, RemoteError> {
         let start = std::time::Instant::now();
         let mut flips = 0;
+        let mut measured_ms = None;
         while start.elapsed() < duration {
             let value = if flips % 2 == 0 { offset_ns } else { 0 };
             self.set_clock(node, clock_file, value).await?;
+            if flips == 0 && library.is_some() {
+                let files = [(node.to_owned(), clock_file.to_owned())];
+                measured_ms = self
+                    .clock_offsets(library, &files)
+                    .await
+                    .ok()
+                    .and_then(|m| m.get(node).copied());
+            }
             flips += 1;
             tokio::time::sleep(period).await;
         }
         self.set_clock(node, clock_file, 0).await?;
-        Ok(flips)
+        Ok(Strobe {
+            flips,
+            measured_ms,
+            lasted: start.elapsed(),
+        })
     }
 
     /// How far each node's skewed clock is from the controller's, in milliseconds: `date` run

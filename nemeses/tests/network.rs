@@ -207,7 +207,7 @@ fn strobe_flips_the_offset_and_offsets_are_measured_on_the_node() {
     // While strobing, the measured offset is sometimes +10 s, sometimes 0.
     let faults = c.faults.clone();
     let strobing = c.rt.spawn({
-        let file = file.clone();
+        let (file, library) = (file.clone(), library.clone());
         async move {
             faults
                 .strobe(
@@ -216,6 +216,7 @@ fn strobe_flips_the_offset_and_offsets_are_measured_on_the_node() {
                     10_000_000_000,
                     Duration::from_millis(100),
                     Duration::from_millis(1500),
+                    Some(&library),
                 )
                 .await
         }
@@ -235,7 +236,11 @@ fn strobe_flips_the_offset_and_offsets_are_measured_on_the_node() {
         });
         std::thread::sleep(Duration::from_millis(50));
     }
-    let flips = c.rt.block_on(strobing).unwrap().unwrap();
+    let strobe = c.rt.block_on(strobing).unwrap().unwrap();
+    let flips = strobe.flips;
+    // Measured while the offset was in force, not after the strobe ended.
+    let during = strobe.measured_ms.expect("measured while in force");
+    assert!((during - 10_000).abs() < 2_000, "measured {during} ms");
     // 15 at most in 1.5 s; each is a write over SSH, which a loaded 2-core machine slows (9 seen
     // in one CI run): that it flips, and keeps flipping, is what is tested here.
     assert!(flips >= 5, "{flips} flips");

@@ -188,6 +188,7 @@ fn bump_strobe_and_reset_show_in_a_skewed_ecstores_own_time() {
                     20_000_000_000,
                     Duration::from_millis(100),
                     Duration::from_millis(1500),
+                    None,
                 )
                 .await
         })

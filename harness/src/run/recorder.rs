@@ -14,6 +14,8 @@ pub struct Recorder {
     pub info: AtomicU64,
     /// One past the greatest client process number recorded.
     next_process: AtomicU64,
+    /// The faults in force and the nodes each strikes, as the nemesis last recorded them.
+    faults: std::sync::Mutex<std::collections::BTreeMap<String, Vec<String>>>,
 }
 
 impl Recorder {
@@ -26,7 +28,43 @@ impl Recorder {
             fail: AtomicU64::new(0),
             info: AtomicU64::new(0),
             next_process: AtomicU64::new(0),
+            faults: std::sync::Mutex::new(Default::default()),
         }
+    }
+
+    /// Follows the nemesis: a `start-<kind>` that completed puts its fault in force on the
+    /// nodes its value names; `stop-<kind>` (or `heal`) ends it.
+    pub fn note_fault(&self, f: &str, value: &Value, nodes: &[String]) {
+        let mut faults = self.faults.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(kind) = f.strip_prefix("start-") {
+            let text = serde_json::to_string(value).unwrap_or_default();
+            let named: Vec<String> = nodes
+                .iter()
+                .filter(|n| text.contains(&format!("\"{n}\"")))
+                .cloned()
+                .collect();
+            faults.insert(kind.to_owned(), named);
+        } else if let Some(kind) = f.strip_prefix("stop-") {
+            faults.remove(kind);
+        } else if f == "heal" {
+            faults.clear();
+        }
+    }
+
+    /// "partition (n1, n2), clock (n3)", or "none".
+    pub fn faults_in_force(&self) -> String {
+        let faults = self.faults.lock().unwrap_or_else(|p| p.into_inner());
+        if faults.is_empty() {
+            return "none".into();
+        }
+        let each: Vec<String> = faults
+            .iter()
+            .map(|(kind, nodes)| match nodes.is_empty() {
+                true => kind.clone(),
+                false => format!("{kind} ({})", nodes.join(", ")),
+            })
+            .collect();
+        each.join(", ")
     }
 
     /// Time since the test began (the monotonic clock the history's times are on).
@@ -72,5 +110,34 @@ impl Recorder {
     /// Writes and syncs everything; returns how many ops the history holds.
     pub fn close(self) -> Result<u64, HistoryError> {
         self.writer.close()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_faults_in_force_follow_the_nemesis_with_their_nodes() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = Recorder::new(HistoryWriter::create(dir.path().join("h.jsonl")).unwrap());
+        let nodes: Vec<String> = ["n1", "n2", "n3", "n10"].map(String::from).to_vec();
+        assert_eq!(r.faults_in_force(), "none");
+        let grudge = Value::map([(
+            Value::from("n1"),
+            Value::List(vec![Value::from("n2"), Value::from("n3")]),
+        )]);
+        r.note_fault("start-partition", &grudge, &nodes);
+        let clock = Value::map([(
+            Value::from("bumped (ms)"),
+            Value::List(vec![Value::List(vec![Value::from("n10"), Value::Int(5)])]),
+        )]);
+        r.note_fault("start-clock", &clock, &nodes);
+        // n1 is not taken for n10, nor the other way round.
+        assert_eq!(r.faults_in_force(), "clock (n10), partition (n1, n2, n3)");
+        r.note_fault("stop-partition", &Value::Nil, &nodes);
+        assert_eq!(r.faults_in_force(), "clock (n10)");
+        r.note_fault("heal", &Value::Nil, &nodes);
+        assert_eq!(r.faults_in_force(), "none");
     }
 }

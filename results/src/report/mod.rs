@@ -208,12 +208,8 @@ pub fn render_html(
     // The plan.
     if let Some(serde_json::Value::Object(plan)) = plan {
         h.push_str("<h2>Plan</h2>\n<table id=\"plan\">");
-        for (k, v) in plan {
-            let v = match v {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            let _ = write!(h, "<tr><th>{}</th><td>{}</td></tr>", escape(k), escape(&v));
+        for (k, v) in plan_rows(plan) {
+            let _ = write!(h, "<tr><th>{}</th><td>{}</td></tr>", escape(&k), escape(&v));
         }
         h.push_str("</table>\n");
     }
@@ -385,6 +381,63 @@ fn plot(h: &mut String, id: &str, svg: Result<Option<String>, String>) {
 }
 
 /// Markdown for a CI step summary.
+/// test.json as rows a person reads: `rift test`'s plan field by field, then the rest; each
+/// value in words (durations as `3 s`, lists joined, nodes as `name (host:port)`).
+fn plan_rows(test: &serde_json::Map<String, serde_json::Value>) -> Vec<(String, String)> {
+    let mut rows = Vec::new();
+    if let Some(serde_json::Value::Object(plan)) = test.get("plan") {
+        for (k, v) in plan {
+            let name = if k == "nodes" {
+                "node source".to_owned()
+            } else {
+                k.replace('_', " ")
+            };
+            rows.push((name, readable(v)));
+        }
+    }
+    for (k, v) in test {
+        if k != "plan" {
+            rows.push((k.replace('_', " "), readable(v)));
+        }
+    }
+    rows
+}
+
+fn readable(v: &serde_json::Value) -> String {
+    use serde_json::Value as J;
+    match v {
+        J::Null => "—".into(),
+        J::String(s) => s.clone(),
+        J::Bool(b) => if *b { "yes" } else { "no" }.into(),
+        J::Number(n) => n.to_string(),
+        J::Array(items) if items.is_empty() => "none".into(),
+        J::Array(items) => items.iter().map(readable).collect::<Vec<_>>().join(", "),
+        J::Object(o) => {
+            if let (Some(secs), Some(nanos), 2) = (
+                o.get("secs").and_then(J::as_u64),
+                o.get("nanos").and_then(J::as_u64),
+                o.len(),
+            ) {
+                let s = secs as f64 + nanos as f64 / 1e9;
+                return format!("{} s", (s * 1000.0).round() / 1000.0);
+            }
+            if let (Some(name), Some(host)) = (
+                o.get("name").and_then(J::as_str),
+                o.get("host").and_then(J::as_str),
+            ) {
+                return match o.get("port").and_then(J::as_u64) {
+                    Some(port) => format!("{name} ({host}:{port})"),
+                    None => format!("{name} ({host})"),
+                };
+            }
+            o.iter()
+                .map(|(k, v)| format!("{}: {}", k.replace('_', " "), readable(v)))
+                .collect::<Vec<_>>()
+                .join("; ")
+        }
+    }
+}
+
 pub fn render_summary_md(results: &ResultsFile, run_dir: &Path) -> String {
     let mark = match results.valid {
         Validity::True => "✅",
@@ -733,6 +786,34 @@ mod tests {
         assert!(html.contains("class=\"banner valid\""));
         assert!(!html.contains("<h2>Anomalies</h2>"));
         assert!(!html.contains("Around the anomalies"));
+    }
+
+    #[test]
+    fn the_plan_reads_as_a_table_of_words_not_json() {
+        let test = serde_json::json!({
+            "command": "test",
+            "plan": {
+                "time_limit": {"secs": 3, "nanos": 0},
+                "nemesis_interval": {"secs": 0, "nanos": 500_000_000},
+                "nemesis": ["partition", "clock"],
+                "db_flags": [],
+                "nodes": {"local": {"nodes": 5}},
+                "leave_db_running": false,
+            },
+            "nodes": [{"name": "n1", "host": "10.0.0.1", "port": 22, "user": "root"}],
+            "concurrency": 10,
+        });
+        let rows: std::collections::BTreeMap<String, String> =
+            plan_rows(test.as_object().unwrap()).into_iter().collect();
+        assert_eq!(rows["time limit"], "3 s");
+        assert_eq!(rows["nemesis interval"], "0.5 s");
+        assert_eq!(rows["nemesis"], "partition, clock");
+        assert_eq!(rows["db flags"], "none");
+        assert_eq!(rows["leave db running"], "no");
+        assert_eq!(rows["nodes"], "n1 (10.0.0.1:22)");
+        assert_eq!(rows["node source"], "local: nodes: 5");
+        assert_eq!(rows["concurrency"], "10");
+        assert!(!rows.values().any(|v| v.contains('{')), "{rows:?}");
     }
 
     #[test]
