@@ -246,6 +246,12 @@ impl<R: BufRead> JsonlReader<R> {
         }
     }
 
+    /// Names the input in errors (as `open` does with its file).
+    pub fn named(mut self, path: &Path) -> Self {
+        self.path = Some(path.to_path_buf());
+        self
+    }
+
     /// The line the last op read came from (counting from 1).
     pub fn line(&self) -> u64 {
         self.line
