@@ -183,6 +183,40 @@ fn clock_offsets_are_written_recorded_and_reset() {
 }
 
 #[test]
+fn a_node_that_cannot_be_reset_does_not_keep_the_others_skewed() {
+    // n1's recorded offset file cannot be written (its directory is gone); n2's can. Heal tries
+    // both, resets n2, and names n1 with what failed.
+    let Some(c) = cluster(7, 2) else { return };
+    let good = format!("{}/clock-offset", c.faults.remotes[1].node().workdir);
+    c.rt.block_on(c.faults.set_clock("n2", &good, 9_000_000_000))
+        .unwrap();
+    c.faults
+        .ledger
+        .note("n1", |f| {
+            f.clock_file = Some("/nonexistent/rift/clock-offset".into())
+        })
+        .unwrap();
+    let e = c.rt.block_on(c.faults.heal_all()).unwrap_err();
+    assert_eq!(e.failures.len(), 1, "{e}");
+    assert_eq!(e.failures[0].0, "n1", "{e}");
+    assert!(
+        e.to_string().contains("/nonexistent/rift/clock-offset"),
+        "{e}"
+    );
+    let read =
+        c.rt.block_on(c.faults.remotes[1].run(&Cmd::new("cat").arg(&good)))
+            .unwrap()
+            .stdout_text();
+    assert_eq!(read, "0\n", "n2 was reset although n1 failed first");
+    // n2's record is forgotten; n1's stays for the next heal.
+    let left = c.faults.ledger.snapshot();
+    assert!(
+        left.contains_key("n1") && !left.contains_key("n2"),
+        "{left:?}"
+    );
+}
+
+#[test]
 fn strobe_flips_the_offset_and_offsets_are_measured_on_the_node() {
     let Some(c) = cluster(5, 1) else { return };
     let node = &c.faults.remotes[0];
