@@ -164,9 +164,8 @@ fn main() {
         json_tokens,
         &mut rng,
         &|text| {
-            let mut r =
-                history::JsonlReader::new(Cursor::new(text.as_bytes().to_vec())).named(path);
-            while let Some(op) = r.next() {
+            let r = history::JsonlReader::new(Cursor::new(text.as_bytes().to_vec())).named(path);
+            for op in r {
                 op.map_err(|e| e.to_string())?;
             }
             Ok(())

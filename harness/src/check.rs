@@ -194,7 +194,7 @@ fn judge(
     results.claim_source = claim.source.clone();
     target.run.write_json("results.json", &results)?;
     log.line(format!("checked {ops} ops: valid {}", results.valid));
-    print!("{}", render_terminal(&results));
+    crate::say_raw!("{}", render_terminal(&results));
     // The reports people read; a failure here loses nothing (results.json is written).
     match results::report::write_reports(target.run.path()) {
         Ok(r) => log.line(format!("reports written ({} bytes of HTML)", r.html_bytes)),
@@ -203,11 +203,11 @@ fn judge(
             log.line(format!("warning: reports not written: {e}"));
         }
     }
-    println!(
+    crate::say!(
         "report: {}",
         target.run.path().join("report.html").display()
     );
-    println!("run directory: {}", target.run.path().display());
+    crate::say!("run directory: {}", target.run.path().display());
     Ok(results)
 }
 

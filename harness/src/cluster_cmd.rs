@@ -26,30 +26,31 @@ pub fn run(command: ClusterCommand) -> Result<Exit> {
             let started = Instant::now();
             let state = cluster::up(&spec).map_err(user_or_internal)?;
             let dir = StateDir(spec.state_dir.clone());
-            println!(
+            crate::say!(
                 "local cluster {} is up: {} nodes on {} in {:.1} s",
                 state.name,
                 state.nodes.len(),
                 state.subnet,
                 started.elapsed().as_secs_f64()
             );
-            println!("nodes file: {}", dir.nodes_file().display());
-            println!("try:        rift exec --local -- hostname -I");
+            crate::say!("nodes file: {}", dir.nodes_file().display());
+            crate::say!("try:        rift exec --local -- hostname -I");
             Ok(Exit::Valid)
         }
         ClusterCommand::Status { place } => status(&place.state_dir),
         ClusterCommand::Down { place } => {
             let report = cluster::down(&place.state_dir).map_err(user_or_internal)?;
             if !report.was_up {
-                println!(
+                crate::say!(
                     "no local cluster is up (nothing in {})",
                     place.state_dir.display()
                 );
                 return Ok(Exit::Valid);
             }
-            println!(
+            crate::say!(
                 "local cluster down: {} namespaces removed, {} processes killed",
-                report.namespaces_removed, report.processes_killed
+                report.namespaces_removed,
+                report.processes_killed
             );
             for e in &report.errors {
                 eprintln!("rift: error: {e}");
@@ -76,7 +77,7 @@ fn user_or_internal(e: ClusterError) -> anyhow::Error {
 
 fn status(state_dir: &std::path::Path) -> Result<Exit> {
     let Some((state, health)) = cluster::status(state_dir)? else {
-        println!(
+        crate::say!(
             "no local cluster is up (nothing in {})",
             state_dir.display()
         );
@@ -119,10 +120,13 @@ fn status(state_dir: &std::path::Path) -> Result<Exit> {
             ssh,
         ]);
     }
-    println!(
+    crate::say!(
         "local cluster {} on {} (bridge {}, controller {})",
-        state.name, state.subnet, state.bridge, state.controller_ip
+        state.name,
+        state.subnet,
+        state.bridge,
+        state.controller_ip
     );
-    println!("{}", table.build().with(Style::rounded()));
+    crate::say!("{}", table.build().with(Style::rounded()));
     Ok(if all_ok { Exit::Valid } else { Exit::Invalid })
 }

@@ -204,16 +204,16 @@ pub fn run(args: DemoArgs, registry: &stores::Registry) -> Result<Exit> {
             .to_owned(),
         ]);
     }
-    println!("{}", table.build().with(Style::rounded()));
+    crate::say!("{}", table.build().with(Style::rounded()));
     for o in &outcomes {
-        println!("{:<20} {}", o.scenario.name, o.run_dir);
+        crate::say!("{:<20} {}", o.scenario.name, o.run_dir);
     }
     let failed = outcomes.iter().filter(|o| !o.passed).count();
     if failed == 0 {
-        println!("rift demo: every scenario found what it expects");
+        crate::say!("rift demo: every scenario found what it expects");
         Ok(Exit::Valid)
     } else {
-        println!(
+        crate::say!(
             "rift demo: {failed} of {} scenarios did not find what they expect",
             outcomes.len()
         );

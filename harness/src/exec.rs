@@ -29,13 +29,13 @@ pub fn run(args: ExecArgs) -> Result<Exit> {
         match result {
             Ok((out, took)) => {
                 all_ok &= out.success();
-                println!("── {node}: {} ({} ms)", out.describe(), took.as_millis());
+                crate::say!("── {node}: {} ({} ms)", out.describe(), took.as_millis());
                 print_indented("", &out.stdout_text());
                 print_indented("stderr: ", &out.stderr_text());
             }
             Err(e) => {
                 all_ok = false;
-                println!("── {node}: could not run");
+                crate::say!("── {node}: could not run");
                 print_indented("", &e.to_string());
             }
         }
@@ -45,6 +45,6 @@ pub fn run(args: ExecArgs) -> Result<Exit> {
 
 fn print_indented(prefix: &str, text: &str) {
     for line in text.lines() {
-        println!("   {prefix}{line}");
+        crate::say!("   {prefix}{line}");
     }
 }

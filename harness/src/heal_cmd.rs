@@ -25,7 +25,7 @@ pub fn run(args: HealArgs) -> Result<Exit> {
         Ok(()) => {
             let clocks = recorded.values().filter(|f| f.clock_file.is_some()).count();
             let paused: usize = recorded.values().map(|f| f.paused.len()).sum();
-            println!(
+            crate::say!(
                 "healed {} nodes: rift's firewall rules removed; {clocks} clock offsets reset; {paused} paused processes resumed (ledger {})",
                 inventory.nodes.len(),
                 path.display()

@@ -79,7 +79,7 @@ pub fn run(command: NewCommand) -> Result<Exit> {
     // The file must be one rift accepts as it is.
     stores::store_file::StoreFile::load(&folder.join("store.toml"))
         .map_err(|e| anyhow::anyhow!("the new store file does not check: {e}"))?;
-    println!(
+    crate::say!(
         "wrote {dir}/store.toml, {dir}/{client} and {dir}/{stub}\n\
          try it:   rift test --local --store {dir}/store.toml -w set\n\
          then replace the stub: [db] in store.toml, and the parts of {client} marked REPLACE",

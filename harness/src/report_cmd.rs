@@ -14,7 +14,7 @@ pub fn run(args: ReportArgs) -> Result<Exit> {
     }
     let rendered = results::report::write_reports(dir)?;
     for f in &rendered.files {
-        println!("{}", f.display());
+        crate::say!("{}", f.display());
     }
     Ok(Exit::Valid)
 }

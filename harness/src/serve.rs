@@ -20,7 +20,7 @@ pub fn run(args: ServeArgs) -> Result<Exit> {
             .await
             .with_context(|| format!("listening on 127.0.0.1:{}", args.port))?;
         let addr = listener.local_addr()?;
-        println!("rift serve: http://{addr}/ (results in {})", root.display());
+        crate::say!("rift serve: http://{addr}/ (results in {})", root.display());
         let app = Router::new()
             .route("/", get(index))
             .route("/runs/{*path}", get(file))

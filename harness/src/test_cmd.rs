@@ -563,11 +563,11 @@ async fn run_one(
     let results = crate::check::judge_run(run_dir, info, run_info, &claim)?;
     if let Some(r) = &final_report {
         match (r.agreed, r.convergence_ns) {
-            (Some(true), Some(ns)) => println!(
+            (Some(true), Some(ns)) => crate::say!(
                 "final reads: every replica agreed {:.0} ms after the heal",
                 ns as f64 / 1e6
             ),
-            (Some(false), _) => println!(
+            (Some(false), _) => crate::say!(
                 "final reads: replicas still disagreed after {:?}: {}",
                 plan.final_read_bound,
                 r.disagreements.join("; ")

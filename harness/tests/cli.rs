@@ -420,3 +420,34 @@ fn a_verdict_is_relative_to_the_claimed_models_and_every_anomaly_is_still_report
         "{stdout}"
     );
 }
+
+#[test]
+fn a_closed_stdout_ends_the_check_quietly_with_its_verdict() {
+    // `rift check … | head`: the reader is gone before rift prints its tables.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("h.jsonl"), STALE).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rift"))
+        .args([
+            "check",
+            "h.jsonl",
+            "-w",
+            "set",
+            "--consistency-models",
+            "linearizable",
+        ])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(
+        code(&out),
+        1,
+        "the verdict still decides the exit code: {err}"
+    );
+    assert!(dir.path().join("results/latest/results.json").is_file());
+}
