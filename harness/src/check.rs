@@ -338,7 +338,17 @@ fn stream(
             }
             reader.warnings()
         }
-        Format::Edn | Format::Text => {
+        Format::Edn => {
+            // One form at a time: a history of an op per line streams.
+            let mut reader =
+                history::edn::EdnReader::open(&target.history).map_err(|e| usage(e.to_string()))?;
+            while let Some(op) = reader.next() {
+                let op = op.map_err(|e| usage(e.to_string()))?;
+                take(op, None)?;
+            }
+            Vec::new()
+        }
+        Format::Text => {
             let loaded = history::load(&target.history).map_err(|e| usage(e.to_string()))?;
             for op in loaded.ops {
                 take(op, None)?;

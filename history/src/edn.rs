@@ -23,25 +23,7 @@ const MAX_DEPTH: usize = 256;
 
 /// Reads a whole EDN history file.
 pub fn load(path: &Path) -> Result<Loaded, HistoryError> {
-    let bytes = std::fs::read(path).map_err(|e| HistoryError::io(path, e))?;
-    let text = match std::str::from_utf8(&bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            let line = bytes[..e.valid_up_to()]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count() as u64
-                + 1;
-            return Err(HistoryError::Malformed {
-                at: Location {
-                    path: Some(path.to_path_buf()),
-                    line,
-                },
-                message: "not UTF-8 text".into(),
-            });
-        }
-    };
-    let ops = parse(text, Some(path))?;
+    let ops = EdnReader::open(path)?.collect::<Result<Vec<Op>, _>>()?;
     Ok(Loaded {
         ops,
         warnings: Vec::new(),
@@ -50,32 +32,224 @@ pub fn load(path: &Path) -> Result<Loaded, HistoryError> {
 
 /// Parses EDN text into ops; `path` is only used to name places in errors.
 pub fn parse(text: &str, path: Option<&Path>) -> Result<Vec<Op>, HistoryError> {
-    let mut importer = Importer {
-        path: path.map(Path::to_path_buf),
-        interner: Interner::default(),
-        last_index: None,
-        ops: Vec::new(),
-    };
-    let mut rest = text;
-    let mut line = 1u64;
-    loop {
-        let (form_start, newlines) = skip_blank(rest);
-        line += newlines;
-        rest = form_start;
-        if rest.is_empty() {
-            break;
-        }
-        check_depth(rest).map_err(|extra| importer.malformed(line + extra, "nested too deeply"))?;
-        let (form, remaining) = edn::read(rest).map_err(|e| {
-            let at = line + e.line.map_or(0, |l| l as u64 - 1);
-            importer.malformed(at, format!("not valid EDN: {}", describe(&e.code)))
-        })?;
-        importer.form(&form, line)?;
-        let consumed = &rest[..rest.len() - remaining.len()];
-        line += consumed.bytes().filter(|&b| b == b'\n').count() as u64;
-        rest = remaining;
+    let mut reader = EdnReader::new(text.as_bytes());
+    reader.importer.path = path.map(Path::to_path_buf);
+    reader.collect()
+}
+
+/// Reads ops from EDN one form at a time, holding only the form being read: a history of one op
+/// map per line streams in constant memory; one vector of every op is read as one form.
+pub struct EdnReader<R> {
+    input: R,
+    importer: Importer,
+    /// Text read but not yet parsed, from the start of a form (or blanks before one).
+    buf: String,
+    /// The line `buf` starts on.
+    line: u64,
+    scan: Scan,
+    /// Ops of the last form, not yet handed out.
+    ready: std::collections::VecDeque<Op>,
+    done: bool,
+}
+
+/// Where the scan of `buf` for the end of its first form stands.
+#[derive(Debug, Default, Clone, Copy)]
+struct Scan {
+    pos: usize,
+    depth: usize,
+    in_string: bool,
+    escape: bool,
+    in_comment: bool,
+    /// A character literal's backslash was the last byte.
+    char_literal: bool,
+    /// Lines passed inside the form so far.
+    lines: u64,
+}
+
+impl<R> std::fmt::Debug for EdnReader<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EdnReader")
+            .field("line", &self.line)
+            .field("buffered", &self.buf.len())
+            .finish()
     }
-    Ok(importer.ops)
+}
+
+impl<R> EdnReader<R> {
+    /// The line the next form starts on.
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
+    /// Bytes read and held, not yet parsed (what streaming keeps in memory).
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+}
+
+impl EdnReader<io::BufReader<std::fs::File>> {
+    pub fn open(path: &Path) -> Result<Self, HistoryError> {
+        let file = std::fs::File::open(path).map_err(|e| HistoryError::io(path, e))?;
+        let mut reader = EdnReader::new(io::BufReader::with_capacity(1 << 20, file));
+        reader.importer.path = Some(path.to_path_buf());
+        Ok(reader)
+    }
+}
+
+impl<R: io::BufRead> EdnReader<R> {
+    pub fn new(input: R) -> Self {
+        EdnReader {
+            input,
+            importer: Importer {
+                path: None,
+                interner: Interner::default(),
+                last_index: None,
+                ops: Vec::new(),
+            },
+            buf: String::new(),
+            line: 1,
+            scan: Scan::default(),
+            ready: Default::default(),
+            done: false,
+        }
+    }
+
+    /// Drops blanks and comments at the start of `buf`, counting their lines.
+    fn skip_blank(&mut self) {
+        let (rest, newlines) = skip_blank(&self.buf);
+        let skipped = self.buf.len() - rest.len();
+        if skipped > 0 {
+            self.line += newlines;
+            self.buf.drain(..skipped);
+            self.scan = Scan::default();
+        }
+    }
+
+    /// The end of the first form in `buf`, if it is all there; scans only what is new.
+    fn form_end(&mut self) -> Result<Option<usize>, HistoryError> {
+        let bytes = self.buf.as_bytes();
+        let s = &mut self.scan;
+        // A form that is no collection (an atom) ends at the end of its line: the parser says
+        // what is wrong with it.
+        if s.pos == 0 && !matches!(bytes.first(), Some(b'(' | b'[' | b'{' | b'#')) {
+            return Ok(bytes.iter().position(|&b| b == b'\n'));
+        }
+        while s.pos < bytes.len() {
+            let b = bytes[s.pos];
+            s.pos += 1;
+            if b == b'\n' {
+                s.lines += 1;
+            }
+            if s.in_string {
+                match (s.escape, b) {
+                    (true, _) => s.escape = false,
+                    (false, b'\\') => s.escape = true,
+                    (false, b'"') => s.in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            if s.in_comment {
+                s.in_comment = b != b'\n';
+                continue;
+            }
+            if s.char_literal {
+                s.char_literal = false;
+                continue;
+            }
+            match b {
+                b'"' => s.in_string = true,
+                b';' => s.in_comment = true,
+                b'\\' => s.char_literal = true,
+                b'(' | b'[' | b'{' => {
+                    s.depth += 1;
+                    if s.depth > MAX_DEPTH {
+                        let at = self.line + s.lines;
+                        return Err(self.importer.malformed(at, "nested too deeply"));
+                    }
+                }
+                b')' | b']' | b'}' => {
+                    s.depth = s.depth.saturating_sub(1);
+                    if s.depth == 0 {
+                        return Ok(Some(s.pos));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(None)
+    }
+
+    /// Parses the form `buf[..end]` into `ready`.
+    fn take_form(&mut self, end: usize) -> Result<(), HistoryError> {
+        let newlines = self.buf[..end].bytes().filter(|&b| b == b'\n').count() as u64;
+        {
+            let text = &self.buf[..end];
+            let line = self.line;
+            let importer = &mut self.importer;
+            let (form, _) = edn::read(text).map_err(|e| {
+                let at = line + e.line.map_or(0, |l| l as u64 - 1);
+                importer.malformed(at, format!("not valid EDN: {}", describe(&e.code)))
+            })?;
+            importer.form(&form, line)?;
+        }
+        self.ready.extend(self.importer.ops.drain(..));
+        self.line += newlines;
+        self.buf.drain(..end);
+        self.scan = Scan::default();
+        Ok(())
+    }
+
+    /// Reads on until an op is ready, or the input ends.
+    fn fill(&mut self) -> Result<(), HistoryError> {
+        while self.ready.is_empty() && !self.done {
+            self.skip_blank();
+            if !self.buf.is_empty()
+                && let Some(end) = self.form_end()?
+            {
+                self.take_form(end)?;
+                continue;
+            }
+            let before = self.buf.len();
+            let mut raw = Vec::new();
+            let read = self.input.read_until(b'\n', &mut raw).map_err(|e| {
+                HistoryError::io(self.importer.path.as_deref().unwrap_or(Path::new("-")), e)
+            })?;
+            if read == 0 {
+                self.done = true;
+                self.skip_blank();
+                if !self.buf.is_empty() {
+                    // What is left is no whole form: the parser names what is wrong.
+                    let end = self.buf.len();
+                    self.take_form(end)?;
+                }
+                break;
+            }
+            match String::from_utf8(raw) {
+                Ok(text) => self.buf.push_str(&text),
+                Err(_) => {
+                    let at = self.line
+                        + self.buf[..before].bytes().filter(|&b| b == b'\n').count() as u64;
+                    return Err(self.importer.malformed(at, "not UTF-8 text"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<R: io::BufRead> Iterator for EdnReader<R> {
+    type Item = Result<Op, HistoryError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Err(e) = self.fill() {
+            self.done = true;
+            self.ready.clear();
+            self.buf.clear();
+            return Some(Err(e));
+        }
+        self.ready.pop_front().map(Ok)
+    }
 }
 
 fn describe(code: &Code) -> String {
@@ -104,57 +278,6 @@ fn skip_blank(mut s: &str) -> (&str, u64) {
             return (s, newlines);
         }
     }
-}
-
-/// Refuses a form nested deeper than [`MAX_DEPTH`] before the parser (which recurses) sees it.
-/// Returns, on failure, the line offset where the limit was passed.
-fn check_depth(s: &str) -> Result<(), u64> {
-    // Every delimiter is ASCII, and no byte of a multi-byte UTF-8 character is: bytes suffice.
-    let (mut depth, mut line) = (0usize, 0u64);
-    let mut bytes = s.bytes();
-    while let Some(b) = bytes.next() {
-        match b {
-            b'\n' => line += 1,
-            b'"' => {
-                // Skip the string, honouring escapes.
-                while let Some(b) = bytes.next() {
-                    match b {
-                        b'\\' => {
-                            bytes.next();
-                        }
-                        b'"' => break,
-                        b'\n' => line += 1,
-                        _ => {}
-                    }
-                }
-            }
-            b'\\' => {
-                bytes.next(); // a character literal such as \( or \[
-            }
-            b';' => {
-                for b in bytes.by_ref() {
-                    if b == b'\n' {
-                        line += 1;
-                        break;
-                    }
-                }
-            }
-            b'(' | b'[' | b'{' => {
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    return Err(line);
-                }
-            }
-            b')' | b']' | b'}' => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    return Ok(()); // the end of the first form
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(())
 }
 
 struct Importer {

@@ -179,3 +179,61 @@ fn exports_keywords_where_jepsen_expects_them() {
     );
     assert_eq!(edn::parse(&text, None).unwrap(), ops);
 }
+
+#[test]
+fn the_streaming_reader_gives_the_same_ops_holding_one_form_at_a_time() {
+    use std::io::Write;
+    // 20 000 ops, one per line, and an Elle-style vector form at the end.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.edn");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    for i in 0..10_000u64 {
+        writeln!(
+            f,
+            "{{:process {}, :type :invoke, :f :txn, :value [[:append :x {i}] [:r :y nil]]}}",
+            i % 7
+        )
+        .unwrap();
+        writeln!(
+            f,
+            "{{:process {}, :type :ok, :f :txn, :value [[:append :x {i}] [:r :y [1 2 3]]]}} ; done",
+            i % 7
+        )
+        .unwrap();
+    }
+    writeln!(f, "[{{:process 9, :type :ok, :f :read, :value #{{1 2}}}}\n {{:process 9, :type :ok, :f :read, :value nil}}]").unwrap();
+    drop(f);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let whole = history::edn::parse(&text, Some(&path)).unwrap();
+    let mut reader = history::edn::EdnReader::open(&path).unwrap();
+    let mut streamed = Vec::new();
+    let mut most = 0;
+    while let Some(op) = reader.next() {
+        streamed.push(op.unwrap());
+        most = most.max(reader.buffered());
+    }
+    assert_eq!(streamed.len(), 20_002);
+    assert_eq!(streamed, whole);
+    assert!(
+        most < 4096,
+        "held {most} bytes at once: it should hold about one line"
+    );
+    // An error names the file and the line, as the whole-text parser does.
+    std::fs::write(
+        &path,
+        format!(
+            "{}{{:process 1, :type :ok, :f :txn, :value [[:r :x}}\n",
+            text.lines()
+                .take(3)
+                .map(|l| format!("{l}\n"))
+                .collect::<String>()
+        ),
+    )
+    .unwrap();
+    let e = history::edn::EdnReader::open(&path)
+        .unwrap()
+        .find_map(Result::err)
+        .unwrap()
+        .to_string();
+    assert!(e.contains("h.edn:4"), "{e}");
+}
