@@ -340,9 +340,9 @@ fn stream(
         }
         Format::Edn => {
             // One form at a time: a history of an op per line streams.
-            let mut reader =
+            let reader =
                 history::edn::EdnReader::open(&target.history).map_err(|e| usage(e.to_string()))?;
-            while let Some(op) = reader.next() {
+            for op in reader {
                 let op = op.map_err(|e| usage(e.to_string()))?;
                 take(op, None)?;
             }
