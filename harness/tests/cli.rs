@@ -451,3 +451,33 @@ fn a_closed_stdout_ends_the_check_quietly_with_its_verdict() {
     );
     assert!(dir.path().join("results/latest/results.json").is_file());
 }
+
+#[test]
+fn convert_streams_and_a_bad_line_leaves_no_half_written_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let edn = "{:process 0, :type :invoke, :f :add, :value 1}\n{:process 0, :type :ok, :f :add, :value 1}\n{:process 1, :type :ok, :f :read, :value #{1}\n";
+    std::fs::write(dir.path().join("h.edn"), edn).unwrap();
+    let out = rift(dir.path(), &["convert", "h.edn", "h.jsonl"]);
+    assert_eq!(code(&out), 254, "{}", stderr(&out));
+    assert!(stderr(&out).contains("h.edn:3"), "{}", stderr(&out));
+    assert!(
+        !dir.path().join("h.jsonl").exists(),
+        "no half-written output"
+    );
+    assert!(
+        !dir.path().join("h.partial").exists(),
+        "nothing left beside it"
+    );
+    // Fixed, it converts, and back again gives the same ops.
+    std::fs::write(dir.path().join("h.edn"), edn.replace("#{1}\n", "#{1}}\n")).unwrap();
+    let out = rift(dir.path(), &["convert", "h.edn", "h.jsonl"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("wrote 3 ops"), "{}", stderr(&out));
+    let out = rift(dir.path(), &["convert", "h.jsonl", "back.edn"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let a = history::edn::load(&dir.path().join("h.edn")).unwrap().ops;
+    let b = history::edn::load(&dir.path().join("back.edn"))
+        .unwrap()
+        .ops;
+    assert_eq!(a, b);
+}

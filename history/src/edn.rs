@@ -188,7 +188,11 @@ impl<R: io::BufRead> EdnReader<R> {
             let line = self.line;
             let importer = &mut self.importer;
             let (form, _) = edn::read(text).map_err(|e| {
-                let at = line + e.line.map_or(0, |l| l as u64 - 1);
+                // A form the input ends inside is named where it begins.
+                let at = match e.code {
+                    Code::UnexpectedEOF => line,
+                    _ => line + e.line.map_or(0, |l| l as u64 - 1),
+                };
                 importer.malformed(at, format!("not valid EDN: {}", describe(&e.code)))
             })?;
             importer.form(&form, line)?;

@@ -183,7 +183,8 @@ fn write_loop(file: File, ops: mpsc::Receiver<Op>) -> io::Result<()> {
     Ok(())
 }
 
-fn write_op(out: &mut impl Write, op: &Op) -> io::Result<()> {
+/// Writes one op as a line of JSON (with its newline).
+pub fn write_op(out: &mut impl Write, op: &Op) -> io::Result<()> {
     serde_json::to_writer(&mut *out, op)?;
     out.write_all(b"\n")
 }
