@@ -241,7 +241,13 @@ async fn abort(faults: Option<nemeses::faults::Faults>, heal_command: &str) -> !
     };
     eprintln!("rift: aborting: healing every fault first (at most 30 s; Ctrl-C again to stop now)");
     let healed = tokio::select! {
-        r = tokio::time::timeout(Duration::from_secs(30), faults.heal_all()) => match r {
+        r = tokio::time::timeout(Duration::from_secs(30), async {
+            // Twice: a fault still being applied when the first pass ran is undone by the
+            // second, whose result is what is left.
+            let _ = faults.heal_all().await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            faults.heal_all().await
+        }) => match r {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(e.to_string()),
             Err(_) => Err("healing took longer than 30 s".to_owned()),
