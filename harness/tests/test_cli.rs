@@ -50,6 +50,18 @@ impl Cluster {
     }
 }
 
+/// The problems a run recorded in results.json.
+fn problems_of(run: &Path) -> Vec<String> {
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("results.json")).unwrap()).unwrap();
+    results["run"]["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// The ecstore binary built beside rift.
 fn ecstore() -> std::path::PathBuf {
     Path::new(env!("CARGO_BIN_EXE_rift")).with_file_name("ecstore")
@@ -215,13 +227,9 @@ fn when_the_store_cannot_start_the_run_still_ends_in_a_report() {
         "unknown: nothing was observed: {text}"
     );
     let run = c.run_dir();
-    let results: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("results.json")).unwrap()).unwrap();
-    let problems = results["run"]["problems"].as_array().unwrap();
+    let problems = problems_of(&run);
     assert!(
-        problems
-            .iter()
-            .any(|p| p.as_str().unwrap().contains("not ready")),
+        problems.iter().any(|p| p.contains("not ready")),
         "{problems:?}"
     );
     assert!(
@@ -525,13 +533,11 @@ fn a_node_directory_that_cannot_be_made_skips_neither_teardown_nor_the_check() {
         "exits with a verdict: {text}"
     );
     let run = c.run_dir();
-    let results: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("results.json")).unwrap()).unwrap();
-    let problems = results["run"]["problems"].as_array().unwrap();
+    let problems = problems_of(&run);
     assert!(
         problems
             .iter()
-            .any(|p| p.as_str().unwrap().contains("logs of n1 not downloaded")),
+            .any(|p| p.contains("logs of n1 not downloaded")),
         "{problems:?}"
     );
     assert!(
