@@ -37,20 +37,44 @@ pub fn parse(text: &str, path: Option<&Path>) -> Result<Vec<Op>, HistoryError> {
     reader.collect()
 }
 
+/// [`parse`] with the general parser alone ([`EdnReader::general_only`]).
+pub fn parse_general(text: &str, path: Option<&Path>) -> Result<Vec<Op>, HistoryError> {
+    let mut reader = EdnReader::new(text.as_bytes()).general_only();
+    reader.importer.path = path.map(Path::to_path_buf);
+    reader.collect()
+}
+
 /// Reads ops from EDN one form at a time, holding only the form being read: a history of one op
 /// map per line streams in constant memory; one vector of every op is read as one form.
+///
+/// Op maps go through the fast path (`edn_fast`), straight from the bytes; a form it does not
+/// read (a vector of ops, a comment inside a form, a character, ...) or cannot read (a mistake)
+/// goes to the general parser, which reads it or names what is wrong, with its line.
 pub struct EdnReader<R> {
     input: R,
     importer: Importer,
-    /// Text read but not yet parsed, from the start of a form (or blanks before one).
-    buf: String,
-    /// The line `buf` starts on.
+    /// Bytes read; those before `pos` are consumed.
+    buf: Vec<u8>,
+    pos: usize,
+    /// The line `pos` is on.
     line: u64,
+    /// The general parser's scan for the end of the form at `pos` (positions from `pos`).
     scan: Scan,
+    /// The fast path found the form at `pos` unreadable: the general parser reads it.
+    general: bool,
+    /// Whether op maps go through the fast path at all.
+    fast: bool,
+    /// How many bytes the next read asks for at least: it doubles while one form outgrows the
+    /// buffer, so a long form is re-tried a logarithmic number of times.
+    want: usize,
     /// Ops of the last form, not yet handed out.
     ready: std::collections::VecDeque<Op>,
+    eof: bool,
     done: bool,
 }
+
+/// Bytes a read asks for.
+const CHUNK: usize = 1 << 20;
 
 /// Where the scan of `buf` for the end of its first form stands.
 #[derive(Debug, Default, Clone, Copy)]
@@ -70,7 +94,7 @@ impl<R> std::fmt::Debug for EdnReader<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EdnReader")
             .field("line", &self.line)
-            .field("buffered", &self.buf.len())
+            .field("buffered", &self.buffered())
             .finish()
     }
 }
@@ -83,17 +107,28 @@ impl<R> EdnReader<R> {
 
     /// Bytes read and held, not yet parsed (what streaming keeps in memory).
     pub fn buffered(&self) -> usize {
-        self.buf.len()
+        self.buf.len() - self.pos
+    }
+
+    /// Reads every form with the general parser, as before the fast path: what the fast path
+    /// is tested against, and a way round it should it ever misread a history.
+    pub fn general_only(mut self) -> Self {
+        self.fast = false;
+        self
     }
 }
 
 impl EdnReader<io::BufReader<std::fs::File>> {
     pub fn open(path: &Path) -> Result<Self, HistoryError> {
         let file = std::fs::File::open(path).map_err(|e| HistoryError::io(path, e))?;
-        let mut reader = EdnReader::new(io::BufReader::with_capacity(1 << 20, file));
+        let mut reader = EdnReader::new(io::BufReader::with_capacity(CHUNK, file));
         reader.importer.path = Some(path.to_path_buf());
         Ok(reader)
     }
+}
+
+fn newlines(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|&&b| b == b'\n').count() as u64
 }
 
 impl<R: io::BufRead> EdnReader<R> {
@@ -106,28 +141,103 @@ impl<R: io::BufRead> EdnReader<R> {
                 last_index: None,
                 ops: Vec::new(),
             },
-            buf: String::new(),
+            buf: Vec::new(),
+            pos: 0,
             line: 1,
             scan: Scan::default(),
+            general: false,
+            fast: true,
+            want: CHUNK,
             ready: Default::default(),
+            eof: false,
             done: false,
         }
     }
 
-    /// Drops blanks and comments at the start of `buf`, counting their lines.
-    fn skip_blank(&mut self) {
-        let (rest, newlines) = skip_blank(&self.buf);
-        let skipped = self.buf.len() - rest.len();
-        if skipped > 0 {
-            self.line += newlines;
-            self.buf.drain(..skipped);
-            self.scan = Scan::default();
-        }
+    /// Consumes `n` bytes at `pos`, counting their lines; the next form starts afresh.
+    fn consume(&mut self, n: usize) {
+        self.line += newlines(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        self.scan = Scan::default();
+        self.general = false;
     }
 
-    /// The end of the first form in `buf`, if it is all there; scans only what is new.
+    /// Drops blanks and comments at `pos`; false when the bytes end inside a comment (its end
+    /// is not read yet), or when a comment is not UTF-8 text.
+    fn skip_blank(&mut self) -> Result<bool, HistoryError> {
+        let rest = &self.buf[self.pos..];
+        let mut i = 0;
+        while i < rest.len() {
+            match rest[i] {
+                b' ' | b'\t' | b'\n' | b'\r' | b',' | 0x0b | 0x0c => i += 1,
+                b';' => match rest[i..].iter().position(|&b| b == b'\n') {
+                    Some(end) => {
+                        if std::str::from_utf8(&rest[i..i + end]).is_err() {
+                            let at = self.line + newlines(&rest[..i]);
+                            return Err(self.importer.malformed(at, "not UTF-8 text"));
+                        }
+                        i += end;
+                    }
+                    None if self.eof => i = rest.len(),
+                    None => {
+                        self.consume(i);
+                        return Ok(false);
+                    }
+                },
+                b if b >= 0x80 => {
+                    // Unicode's other whitespace (U+00A0, U+2028, ...) is blank too.
+                    let end = rest.len().min(i + 4);
+                    let c = match std::str::from_utf8(&rest[i..end]) {
+                        Ok(s) => s.chars().next(),
+                        Err(e) if e.valid_up_to() > 0 => {
+                            std::str::from_utf8(&rest[i..i + e.valid_up_to()])
+                                .ok()
+                                .and_then(|s| s.chars().next())
+                        }
+                        Err(_) => None,
+                    };
+                    match c {
+                        Some(c) if c.is_whitespace() => i += c.len_utf8(),
+                        _ => break,
+                    }
+                }
+                _ => break,
+            }
+        }
+        self.consume(i);
+        Ok(true)
+    }
+
+    /// Reads more input onto the buffer; false at its end.
+    fn read_more(&mut self) -> Result<bool, HistoryError> {
+        if self.pos > 0 {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        let goal = self.buf.len() + self.want;
+        while self.buf.len() < goal {
+            let chunk = match self.input.fill_buf() {
+                Ok(c) => c,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let path = self.importer.path.as_deref().unwrap_or(Path::new("-"));
+                    return Err(HistoryError::io(path, e));
+                }
+            };
+            if chunk.is_empty() {
+                self.eof = true;
+                break;
+            }
+            let n = chunk.len();
+            self.buf.extend_from_slice(chunk);
+            self.input.consume(n);
+        }
+        Ok(!self.eof || !self.buf.is_empty())
+    }
+
+    /// The end of the form at `pos`, if it is all there; scans only what is new.
     fn form_end(&mut self) -> Result<Option<usize>, HistoryError> {
-        let bytes = self.buf.as_bytes();
+        let bytes = &self.buf[self.pos..];
         let s = &mut self.scan;
         // A form that is no collection (an atom) ends at the end of its line: the parser says
         // what is wrong with it.
@@ -180,13 +290,16 @@ impl<R: io::BufRead> EdnReader<R> {
         Ok(None)
     }
 
-    /// Parses the form `buf[..end]` into `ready`.
-    fn take_form(&mut self, end: usize) -> Result<(), HistoryError> {
-        let newlines = self.buf[..end].bytes().filter(|&b| b == b'\n').count() as u64;
+    /// Parses the form of `len` bytes at `pos` with the general parser into `ready`.
+    fn take_form(&mut self, len: usize) -> Result<(), HistoryError> {
+        let line = self.line;
         {
-            let text = &self.buf[..end];
-            let line = self.line;
+            let bytes = &self.buf[self.pos..self.pos + len];
             let importer = &mut self.importer;
+            let text = std::str::from_utf8(bytes).map_err(|e| {
+                let at = line + newlines(&bytes[..e.valid_up_to()]);
+                importer.malformed(at, "not UTF-8 text")
+            })?;
             let (form, _) = edn::read(text).map_err(|e| {
                 // A form the input ends inside is named where it begins.
                 let at = match e.code {
@@ -198,43 +311,70 @@ impl<R: io::BufRead> EdnReader<R> {
             importer.form(&form, line)?;
         }
         self.ready.extend(self.importer.ops.drain(..));
-        self.line += newlines;
-        self.buf.drain(..end);
-        self.scan = Scan::default();
+        self.consume(len);
         Ok(())
+    }
+
+    /// Reads the op map at `pos` with the fast path; false when it leaves the form to the
+    /// general parser, or needs more bytes.
+    fn take_fast(&mut self) -> Result<Option<bool>, HistoryError> {
+        match crate::edn_fast::op_map(&self.buf[self.pos..], MAX_DEPTH) {
+            Ok((mut fields, len)) => {
+                // Keys in the order the general parser's map keeps them.
+                fields.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                match self.importer.op_from(fields.into_iter()) {
+                    Ok(()) => {
+                        self.ready.extend(self.importer.ops.drain(..));
+                        self.consume(len);
+                        self.want = CHUNK;
+                        Ok(Some(true))
+                    }
+                    // A mistake: the general parser names it as it always has.
+                    Err(_) => Ok(Some(false)),
+                }
+            }
+            Err(crate::edn_fast::Stop::Unsupported) => Ok(Some(false)),
+            Err(crate::edn_fast::Stop::More) => Ok(None),
+        }
     }
 
     /// Reads on until an op is ready, or the input ends.
     fn fill(&mut self) -> Result<(), HistoryError> {
         while self.ready.is_empty() && !self.done {
-            self.skip_blank();
-            if !self.buf.is_empty()
-                && let Some(end) = self.form_end()?
-            {
-                self.take_form(end)?;
+            if !self.skip_blank()? {
+                self.read_more()?;
                 continue;
             }
-            let before = self.buf.len();
-            let mut raw = Vec::new();
-            let read = self.input.read_until(b'\n', &mut raw).map_err(|e| {
-                HistoryError::io(self.importer.path.as_deref().unwrap_or(Path::new("-")), e)
-            })?;
-            if read == 0 {
-                self.done = true;
-                self.skip_blank();
-                if !self.buf.is_empty() {
-                    // What is left is no whole form: the parser names what is wrong.
-                    let end = self.buf.len();
-                    self.take_form(end)?;
+            if self.pos == self.buf.len() {
+                if self.eof {
+                    self.done = true;
+                } else {
+                    self.read_more()?;
                 }
-                break;
+                continue;
             }
-            match String::from_utf8(raw) {
-                Ok(text) => self.buf.push_str(&text),
-                Err(_) => {
-                    let at = self.line
-                        + self.buf[..before].bytes().filter(|&b| b == b'\n').count() as u64;
-                    return Err(self.importer.malformed(at, "not UTF-8 text"));
+            if self.fast && !self.general {
+                match self.take_fast()? {
+                    Some(true) => continue,
+                    Some(false) => self.general = true,
+                    None if self.eof => self.general = true,
+                    None => {
+                        self.want = self.want.max(self.buffered());
+                        self.read_more()?;
+                        continue;
+                    }
+                }
+            }
+            match self.form_end()? {
+                Some(end) => self.take_form(end)?,
+                None if self.eof => {
+                    // What is left is no whole form: the parser names what is wrong.
+                    let len = self.buffered();
+                    self.take_form(len)?;
+                    self.done = self.buffered() == 0 && self.ready.is_empty();
+                }
+                None => {
+                    self.read_more()?;
                 }
             }
         }
@@ -250,6 +390,7 @@ impl<R: io::BufRead> Iterator for EdnReader<R> {
             self.done = true;
             self.ready.clear();
             self.buf.clear();
+            self.pos = 0;
             return Some(Err(e));
         }
         self.ready.pop_front().map(Ok)
@@ -263,24 +404,6 @@ fn describe(code: &Code) -> String {
         Code::HashMapDuplicateKey => "a map holds a key twice".into(),
         Code::SetDuplicateKey => "a set holds an element twice".into(),
         other => format!("{other:?}"),
-    }
-}
-
-/// Skips whitespace, commas and `;` comments; returns the rest and the newlines skipped.
-fn skip_blank(mut s: &str) -> (&str, u64) {
-    let mut newlines = 0;
-    loop {
-        let trimmed = s.trim_start_matches(|c: char| c.is_whitespace() || c == ',');
-        newlines += s[..s.len() - trimmed.len()]
-            .bytes()
-            .filter(|&b| b == b'\n')
-            .count() as u64;
-        s = trimmed;
-        if let Some(comment) = s.strip_prefix(';') {
-            s = comment.find('\n').map_or("", |i| &comment[i..]);
-        } else {
-            return (s, newlines);
-        }
     }
 }
 
@@ -324,49 +447,72 @@ impl Importer {
             },
             other => return Err(format!("expected an op map, found {}", kind(other))),
         };
-        let next_index = self.last_index.map_or(0, |i| i + 1);
-        let (mut index, mut time, mut op_type, mut process, mut f) = (None, None, None, None, None);
-        let mut op = Op::new(OpType::Invoke, Process::Client(0), "", Value::Nil);
+        let mut fields = Vec::with_capacity(entries.len());
         for (key, value) in entries {
             let key = match key {
                 Edn::Key(k) | Edn::Str(k) | Edn::Symbol(k) => k,
                 other => return Err(format!("op keys must be keywords, found {}", kind(other))),
             };
-            match &**key {
-                "index" => index = Some(natural(value, "index")?),
-                "time" => time = Some(natural(value, "time")?),
+            fields.push((&**key, to_value(value, 0)?));
+        }
+        self.op_from(fields.into_iter())
+    }
+
+    /// Makes an op of its fields (keys without their colon, in the map's order): the one place
+    /// both the fast path and the general parser turn a map into an op.
+    fn op_from<'k>(
+        &mut self,
+        fields: impl Iterator<Item = (&'k str, Value)>,
+    ) -> Result<(), String> {
+        let next_index = self.last_index.map_or(0, |i| i + 1);
+        let (mut index, mut time, mut op_type, mut process, mut f) = (None, None, None, None, None);
+        let mut op = Op::new(OpType::Invoke, Process::Client(0), "", Value::Nil);
+        for (key, value) in fields {
+            match key {
+                "index" => index = Some(natural(&value, "index")?),
+                "time" => time = Some(natural(&value, "time")?),
                 "type" => {
                     op_type = Some(
-                        name(value)
+                        value
+                            .as_str()
                             .and_then(OpType::parse)
                             .ok_or("type must be one of :invoke, :ok, :fail, :info")?,
                     )
                 }
                 "process" => {
-                    process = Some(match value {
-                        Edn::Int(n) if *n >= 0 => Process::Client(*n as u64),
+                    process = Some(match &value {
+                        Value::Int(n) if *n >= 0 => Process::Client(*n as u64),
                         _ => Process::Named(
                             self.interner.intern(
-                                name(value)
+                                value
+                                    .as_str()
                                     .ok_or("process must be a non-negative integer or a name")?,
                             ),
                         ),
                     })
                 }
-                "f" => f = Some(self.interner.intern(name(value).ok_or("f must be a name")?)),
-                "value" => op.value = to_value(value, 0)?,
+                "f" => {
+                    f = Some(
+                        self.interner
+                            .intern(value.as_str().ok_or("f must be a name")?),
+                    )
+                }
+                "value" => op.value = value,
                 "node" => {
-                    op.node = match value {
-                        Edn::Nil => None,
-                        v => Some(self.interner.intern(name(v).ok_or("node must be a name")?)),
+                    op.node = match &value {
+                        Value::Nil => None,
+                        v => Some(
+                            self.interner
+                                .intern(v.as_str().ok_or("node must be a name")?),
+                        ),
                     }
                 }
-                "error" => op.error = Some(to_value(value, 0)?),
+                "error" => op.error = Some(value),
                 "final?" | "final" => match value {
-                    Edn::Bool(b) => op.is_final = *b,
+                    Value::Bool(b) => op.is_final = b,
                     _ => return Err(format!(":{key} must be true or false")),
                 },
-                _ => op.extra.push((key.to_string(), to_value(value, 0)?)),
+                _ => op.extra.push((key.to_string(), value)),
             }
         }
         op.index = index.unwrap_or(next_index);
@@ -406,16 +552,9 @@ fn kind(e: &Edn<'_>) -> &'static str {
     }
 }
 
-fn name<'a>(e: &'a Edn<'_>) -> Option<&'a str> {
-    match e {
-        Edn::Key(s) | Edn::Str(s) | Edn::Symbol(s) => Some(s),
-        _ => None,
-    }
-}
-
-fn natural(e: &Edn<'_>, field: &str) -> Result<u64, String> {
-    match e {
-        Edn::Int(n) if *n >= 0 => Ok(*n as u64),
+fn natural(v: &Value, field: &str) -> Result<u64, String> {
+    match v {
+        Value::Int(n) if *n >= 0 => Ok(*n as u64),
         _ => Err(format!(":{field} must be a non-negative integer")),
     }
 }

@@ -16,6 +16,7 @@
 //! This crate owns the shape of the data only; what a history *means* is the checkers' business.
 
 pub mod edn;
+mod edn_fast;
 mod error;
 pub mod jsonl;
 mod op;

@@ -5,6 +5,7 @@
 mod common;
 mod durability;
 mod edn;
+mod fast_edn;
 mod jsonl;
 mod never_panic;
 mod round_trip;
