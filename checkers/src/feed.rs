@@ -199,6 +199,23 @@ impl Feed {
                 }
             }
         }
-        checkers.into_iter().map(|c| c.finish()).collect()
+        // Each checker's last step (Elle's graph and cycle search, the session checker's
+        // orders) is its own: they run at once, one thread each, results in checker order.
+        if checkers.len() < 2 {
+            return checkers.into_iter().map(|c| c.finish()).collect();
+        }
+        std::thread::scope(|scope| {
+            let running: Vec<_> = checkers
+                .into_iter()
+                .map(|c| scope.spawn(move || c.finish()))
+                .collect();
+            running
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        })
     }
 }

@@ -173,7 +173,7 @@ impl CheckResult {
 }
 
 /// A checker reads a history in index order, paired by a [`Feed`], then gives its verdict.
-pub trait Checker {
+pub trait Checker: Send {
     /// The stable name results are reported under.
     fn name(&self) -> &'static str;
     /// Takes the next op of the history, paired.

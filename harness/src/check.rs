@@ -1,8 +1,10 @@
 //! `rift check`: judge a stored run or a history file.
 //!
-//! The history is read once, as a stream: each op is validated (it must pair with its process's
-//! open op), shown to every checker, and — for a loose file — copied into a new run directory
-//! as JSON Lines, so that the run directory always holds what was judged.
+//! The history is read once, as a stream, on a thread of its own: each op is validated (it must
+//! pair with its process's open op), shown to every checker, gathered for the report, and — for
+//! a loose file — copied into a new run directory as JSON Lines (a JSON Lines file byte for
+//! byte), so that the run directory always holds what was judged. The report reads the history
+//! again only for the few ops around the anomalies it draws.
 
 use crate::cli::CheckArgs;
 use crate::exit::{Exit, usage};
@@ -164,7 +166,7 @@ fn judge(
     log: &RunLog,
     run_info: Option<serde_json::Value>,
 ) -> Result<ResultsFile> {
-    let (verdict, ops, warnings) = match stream(target, checkers, &claim.models) {
+    let (verdict, ops, warnings, gathered) = match stream(target, checkers, &claim.models) {
         Ok(done) => done,
         Err(e) => {
             log.line(format!("check failed: {e:#}"));
@@ -196,7 +198,7 @@ fn judge(
     log.line(format!("checked {ops} ops: valid {}", results.valid));
     crate::say_raw!("{}", render_terminal(&results));
     // The reports people read; a failure here loses nothing (results.json is written).
-    match results::report::write_reports(target.run.path()) {
+    match results::report::write_reports_with(target.run.path(), Some(gathered)) {
         Ok(r) => log.line(format!("reports written ({} bytes of HTML)", r.html_bytes)),
         Err(e) => {
             eprintln!("rift: warning: reports not written: {e}");
@@ -293,72 +295,150 @@ fn absolute(path: &Path) -> String {
         .to_string()
 }
 
-/// Reads, validates, checks and (for a loose file) copies every op.
-fn stream(
-    target: &Target,
-    checkers: Vec<Box<dyn Checker>>,
-    models: &[String],
-) -> Result<(checkers::Verdict, u64, Vec<String>)> {
-    let writer = match target.copy {
-        true => Some(HistoryWriter::create(target.run.history())?),
-        false => None,
-    };
-    // Pairs the history once, for every checker, and refuses what no real run can produce.
-    let mut feed = checkers::Feed::new(checkers);
-    let mut count = 0u64;
-    // `line`: where the op is in the file, when the format keeps it.
-    let mut take = |op: Op, line: Option<u64>| -> Result<()> {
-        feed.push(&op).map_err(|e| {
-            let at = line.map_or_else(String::new, |l| format!(":{l}"));
-            usage(format!("{}{at}: {e}", target.history.display()))
-        })?;
-        if let Some(w) = &writer {
-            w.append(op)?;
+/// Ops read ahead of the checkers, in batches: the reader thread parses while the checkers
+/// judge, and holds at most `BATCHES` batches of `BATCH` ops between them.
+const BATCH: usize = 2048;
+const BATCHES: usize = 4;
+
+/// What the reader thread sends: ops with the line each is on (when the format keeps it).
+type Batch = Vec<(Op, Option<u64>)>;
+
+/// Reads the history on a thread of its own, sending batches of ops; returns the reader's
+/// warnings. It stops early, quietly, when the receiving side is gone (the check failed).
+fn read_ahead(
+    path: &Path,
+    format: Format,
+    tx: &std::sync::mpsc::SyncSender<Result<Batch>>,
+) -> Result<Vec<String>> {
+    let mut batch = Vec::with_capacity(BATCH);
+    // False once the checking side has hung up.
+    let send = |batch: &mut Batch, last: bool| -> bool {
+        if batch.len() < BATCH && !last {
+            return true;
         }
-        count += 1;
-        Ok(())
+        let full = std::mem::replace(batch, Vec::with_capacity(BATCH));
+        tx.send(Ok(full)).is_ok()
     };
-    let warnings = match target.format {
-        Format::Jsonl
-            if history::jsonl::is_array(&target.history).map_err(|e| usage(e.to_string()))? =>
-        {
-            let loaded =
-                history::jsonl::load_array(&target.history).map_err(|e| usage(e.to_string()))?;
+    let warnings = match format {
+        Format::Jsonl if history::jsonl::is_array(path).map_err(|e| usage(e.to_string()))? => {
+            let loaded = history::jsonl::load_array(path).map_err(|e| usage(e.to_string()))?;
             for op in loaded.ops {
-                take(op, None)?;
+                batch.push((op, None));
+                if !send(&mut batch, false) {
+                    return Ok(Vec::new());
+                }
             }
             loaded.warnings
         }
         Format::Jsonl => {
-            let mut reader =
-                JsonlReader::open(&target.history).map_err(|e| usage(e.to_string()))?;
+            let mut reader = JsonlReader::open(path).map_err(|e| usage(e.to_string()))?;
             while let Some(op) = reader.next() {
-                let op = op.map_err(|e| usage(e.to_string()))?;
-                take(op, Some(reader.line()))?;
+                batch.push((op.map_err(|e| usage(e.to_string()))?, Some(reader.line())));
+                if !send(&mut batch, false) {
+                    return Ok(Vec::new());
+                }
             }
             reader.warnings()
         }
         Format::Edn => {
             // One form at a time: a history of an op per line streams.
-            let reader =
-                history::edn::EdnReader::open(&target.history).map_err(|e| usage(e.to_string()))?;
+            let reader = history::edn::EdnReader::open(path).map_err(|e| usage(e.to_string()))?;
             for op in reader {
-                let op = op.map_err(|e| usage(e.to_string()))?;
-                take(op, None)?;
+                batch.push((op.map_err(|e| usage(e.to_string()))?, None));
+                if !send(&mut batch, false) {
+                    return Ok(Vec::new());
+                }
             }
             Vec::new()
         }
         Format::Text => {
-            let loaded = history::load(&target.history).map_err(|e| usage(e.to_string()))?;
+            let loaded = history::load(path).map_err(|e| usage(e.to_string()))?;
             for op in loaded.ops {
-                take(op, None)?;
+                batch.push((op, None));
+                if !send(&mut batch, false) {
+                    return Ok(Vec::new());
+                }
             }
             loaded.warnings
         }
     };
+    send(&mut batch, true);
+    Ok(warnings)
+}
+
+/// Reads, validates, checks and (for a loose file) copies every op. Reading runs on a thread
+/// of its own, ahead of the checkers; an error in either stops both.
+fn stream(
+    target: &Target,
+    checkers: Vec<Box<dyn Checker>>,
+    models: &[String],
+) -> Result<(
+    checkers::Verdict,
+    u64,
+    Vec<String>,
+    results::report::scan::ScanBuilder,
+)> {
+    // A JSON Lines file is copied as it is, once it has been judged; any other is written as
+    // JSON Lines op by op.
+    let byte_copy = target.copy
+        && target.format == Format::Jsonl
+        && !history::jsonl::is_array(&target.history).map_err(|e| usage(e.to_string()))?;
+    let writer = match target.copy && !byte_copy {
+        true => Some(HistoryWriter::create(target.run.history())?),
+        false => None,
+    };
+    // Pairs the history once, for every checker, and refuses what no real run can produce.
+    let mut feed = checkers::Feed::new(checkers);
+    // What the report draws, gathered in the same pass.
+    let mut report = results::report::scan::ScanBuilder::default();
+    let mut count = 0u64;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Batch>>(BATCHES);
+    let path = target.history.clone();
+    let format = target.format;
+    let reader = std::thread::Builder::new()
+        .name("rift-read".into())
+        .spawn(move || match read_ahead(&path, format, &tx) {
+            Ok(warnings) => warnings,
+            // After every op before it: the checking side reports it in the file's order.
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                Vec::new()
+            }
+        })
+        .context("starting the history reader")?;
+    let mut checked = || -> Result<()> {
+        for batch in &rx {
+            for (op, line) in batch? {
+                feed.push(&op).map_err(|e| {
+                    let at = line.map_or_else(String::new, |l| format!(":{l}"));
+                    usage(format!("{}{at}: {e}", target.history.display()))
+                })?;
+                report.push(&op);
+                if let Some(w) = &writer {
+                    w.append(op)?;
+                }
+                count += 1;
+            }
+        }
+        Ok(())
+    };
+    let outcome = checked();
+    // Hanging up stops the reader at its next batch.
+    drop(rx);
+    let read = reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("the history reader panicked"))?;
+    outcome?;
+    let warnings = read;
     if let Some(w) = writer {
         w.close()?;
     }
+    if byte_copy {
+        let to = target.run.history();
+        std::fs::copy(&target.history, &to)
+            .and_then(|_| std::fs::File::open(&to)?.sync_all())
+            .with_context(|| format!("copying {} to {}", target.history.display(), to.display()))?;
+    }
     let verdict = feed.finish_claimed(models);
-    Ok((verdict, count, warnings))
+    Ok((verdict, count, warnings, report))
 }

@@ -481,3 +481,85 @@ fn convert_streams_and_a_bad_line_leaves_no_half_written_output() {
         .ops;
     assert_eq!(a, b);
 }
+
+#[test]
+fn reports_gathered_while_checking_are_the_ones_rift_report_draws_from_the_history() {
+    // `rift check` gathers the report's data in its checking pass and reads the history again
+    // only around the anomalies; `rift report` reads the whole history. Both must draw the
+    // same report, for EDN input, JSON Lines copied as they are, and lines rift did not write
+    // (their fields in another order: no leading index to skip by).
+    let dir = tempfile::tempdir().unwrap();
+    let mut cases: Vec<(PathBuf, &str)> = vec![
+        (sample("list-append.edn"), "list-append"),
+        (sample("list-append-read-skew.edn"), "list-append"),
+        (sample("set-lost.edn"), "set"),
+    ];
+    for (name, workload) in [
+        ("set-lost", "set"),
+        ("list-append-read-skew", "list-append"),
+    ] {
+        let jsonl = dir.path().join(format!("{name}.jsonl"));
+        let out = rift(
+            dir.path(),
+            &[
+                "convert",
+                sample(&format!("{name}.edn")).to_str().unwrap(),
+                jsonl.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let sorted: String = std::fs::read_to_string(&jsonl)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                format!("{v}\n")
+            })
+            .collect();
+        assert!(!sorted.starts_with("{\"index\""), "{sorted}");
+        let other = dir.path().join(format!("{name}-sorted.jsonl"));
+        std::fs::write(&other, sorted).unwrap();
+        cases.push((jsonl, workload));
+        cases.push((other, workload));
+    }
+    let mut timelines = 0;
+    for (i, (file, workload)) in cases.iter().enumerate() {
+        let name = format!("r{i}");
+        let out = rift(
+            dir.path(),
+            &[
+                "check",
+                file.to_str().unwrap(),
+                "--workload",
+                workload,
+                "--test-name",
+                &name,
+            ],
+        );
+        assert!(
+            matches!(code(&out), 0 | 1),
+            "{}: {}",
+            file.display(),
+            stderr(&out)
+        );
+        let run = dir.path().join("results").join(&name).join("latest");
+        let read = |f: &str| std::fs::read_to_string(run.join(f)).unwrap();
+        let first: Vec<String> = ["report.html", "summary.md", "junit.xml"]
+            .iter()
+            .map(|f| read(f))
+            .collect();
+        timelines += first[0].matches("Around the anomalies").count();
+        for f in ["report.html", "summary.md", "junit.xml"] {
+            std::fs::remove_file(run.join(f)).unwrap();
+        }
+        let out = rift(dir.path(), &["report", run.to_str().unwrap()]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        for (f, before) in ["report.html", "summary.md", "junit.xml"]
+            .iter()
+            .zip(&first)
+        {
+            assert_eq!(&read(f), before, "{}: {f} differs", file.display());
+        }
+    }
+    assert!(timelines > 0, "some report draws the ops around an anomaly");
+}

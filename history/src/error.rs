@@ -40,7 +40,7 @@ pub enum HistoryError {
 }
 
 impl HistoryError {
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         HistoryError::Io {
             path: path.into(),
             source,

@@ -89,6 +89,15 @@ pub fn anomaly_files<'a>(
 
 /// Renders report.html, summary.md and junit.xml into a run directory.
 pub fn write_reports(run_dir: &Path) -> Result<Rendered, ResultsError> {
+    write_reports_with(run_dir, None)
+}
+
+/// [`write_reports`], with what the report draws already gathered op by op in the checking
+/// pass (`rift check`): the history is read again only for the ops around a few anomalies.
+pub fn write_reports_with(
+    run_dir: &Path,
+    gathered: Option<scan::ScanBuilder>,
+) -> Result<Rendered, ResultsError> {
     let read = |name: &str| -> Result<String, ResultsError> {
         let p = run_dir.join(name);
         std::fs::read_to_string(&p).map_err(|e| ResultsError::io(p, e))
@@ -109,13 +118,16 @@ pub fn write_reports(run_dir: &Path) -> Result<Rendered, ResultsError> {
         .flat_map(|r| r.anomalies.iter().map(|a| (r.checker.clone(), a.clone())))
         .collect();
     let history = run_dir.join(crate::run_dir::HISTORY);
-    let scan = if history.is_file() {
-        scan::scan(&history, &anomalies).map_err(|e| ResultsError::Invalid {
-            path: history.clone(),
-            message: e.to_string(),
-        })?
-    } else {
-        HistoryScan::default()
+    let invalid = |e: history::HistoryError| ResultsError::Invalid {
+        path: history.clone(),
+        message: e.to_string(),
+    };
+    let scan = match gathered {
+        Some(b) if history.is_file() => b
+            .finish_with_timelines(&history, &anomalies)
+            .map_err(invalid)?,
+        None if history.is_file() => scan::scan(&history, &anomalies).map_err(invalid)?,
+        _ => HistoryScan::default(),
     };
     let html = render_html(&results, plan.as_ref(), &scan);
     let mut files = Vec::new();

@@ -135,38 +135,57 @@ fn windows(anomalies: &[(String, Anomaly)]) -> Vec<Window> {
     out
 }
 
-/// Reads the history once.
-pub fn scan(
-    path: &Path,
-    anomalies: &[(String, Anomaly)],
-) -> Result<HistoryScan, history::HistoryError> {
-    let mut s = HistoryScan {
-        bucket_ns: 10_000_000,
-        ..HistoryScan::default()
-    };
-    let wanted = windows(anomalies);
-    let mut gathered: Vec<Vec<Op>> = vec![Vec::new(); wanted.len()];
-    let mut open: BTreeMap<Process, (u64, u64)> = BTreeMap::new();
-    for op in JsonlReader::open(path)? {
-        let op = op?;
+/// The report's data gathered op by op: by `rift check` in its checking pass (no window to
+/// gather yet: the anomalies are not known), or by [`scan`] in a pass of its own.
+#[derive(Debug)]
+pub struct ScanBuilder {
+    s: HistoryScan,
+    open: BTreeMap<Process, (u64, u64)>,
+    wanted: Vec<Window>,
+    gathered: Vec<Vec<Op>>,
+}
+
+impl Default for ScanBuilder {
+    fn default() -> Self {
+        ScanBuilder::gathering(&[])
+    }
+}
+
+impl ScanBuilder {
+    /// A builder that also gathers the ops around these anomalies' witnesses.
+    fn gathering(anomalies: &[(String, Anomaly)]) -> ScanBuilder {
+        let wanted = windows(anomalies);
+        ScanBuilder {
+            s: HistoryScan {
+                bucket_ns: 10_000_000,
+                ..HistoryScan::default()
+            },
+            open: BTreeMap::new(),
+            gathered: vec![Vec::new(); wanted.len()],
+            wanted,
+        }
+    }
+
+    pub fn push(&mut self, op: &Op) {
+        let s = &mut self.s;
         s.ops += 1;
         s.end = s.end.max(op.time);
-        for (i, (_, _, w)) in wanted.iter().enumerate() {
+        for (i, (_, _, w)) in self.wanted.iter().enumerate() {
             if w.iter().any(|&(lo, hi)| op.index >= lo && op.index <= hi) {
-                gathered[i].push(op.clone());
+                self.gathered[i].push(op.clone());
             }
         }
         if !op.process.is_client() {
-            nemesis(&mut s, &op);
-            continue;
+            nemesis(s, op);
+            return;
         }
         match op.kind {
             OpType::Invoke => {
-                open.insert(op.process.clone(), (op.index, op.time));
+                self.open.insert(op.process.clone(), (op.index, op.time));
             }
             kind => {
-                let Some((_, start)) = open.remove(&op.process) else {
-                    continue;
+                let Some((_, start)) = self.open.remove(&op.process) else {
+                    return;
                 };
                 let o = outcome(kind);
                 s.latency
@@ -191,10 +210,93 @@ pub fn scan(
             }
         }
     }
-    for ((checker, anomaly, _), ops) in wanted.into_iter().zip(gathered) {
-        s.timelines.push(timeline(checker, anomaly, ops));
+
+    /// The scan, with the timelines of the windows gathered.
+    fn finish(self) -> HistoryScan {
+        let mut s = self.s;
+        for ((checker, anomaly, _), ops) in self.wanted.into_iter().zip(self.gathered) {
+            s.timelines.push(timeline(checker, anomaly, ops));
+        }
+        s
     }
-    Ok(s)
+
+    /// The scan, with the ops around these anomalies read from the history at `path`: only the
+    /// lines in their windows are parsed (a line rift wrote names its index first), and the read
+    /// stops after the last window.
+    pub fn finish_with_timelines(
+        self,
+        path: &Path,
+        anomalies: &[(String, Anomaly)],
+    ) -> Result<HistoryScan, history::HistoryError> {
+        let wanted = windows(anomalies);
+        let mut s = self.finish();
+        if wanted.is_empty() {
+            return Ok(s);
+        }
+        let last = wanted
+            .iter()
+            .flat_map(|(_, _, w)| w.iter().map(|&(_, hi)| hi))
+            .max()
+            .unwrap_or(0);
+        let inside = |i: u64| {
+            wanted
+                .iter()
+                .any(|(_, _, w)| w.iter().any(|&(lo, hi)| i >= lo && i <= hi))
+        };
+        let mut gathered: Vec<Vec<Op>> = vec![Vec::new(); wanted.len()];
+        let file = std::fs::File::open(path).map_err(|e| history::HistoryError::io(path, e))?;
+        let mut input = std::io::BufReader::with_capacity(1 << 20, file);
+        let mut line = Vec::new();
+        let mut lines = Vec::new();
+        loop {
+            line.clear();
+            let n = std::io::BufRead::read_until(&mut input, b'\n', &mut line)
+                .map_err(|e| history::HistoryError::io(path, e))?;
+            if n == 0 {
+                break;
+            }
+            match leading_index(&line) {
+                Some(i) if i > last => break,
+                Some(i) if !inside(i) => continue,
+                _ => lines.extend_from_slice(&line),
+            }
+        }
+        // The lines kept are read as the history is, so that an op reads the same either way.
+        for op in JsonlReader::new(std::io::Cursor::new(lines)).named(path) {
+            let op = op?;
+            for (i, (_, _, w)) in wanted.iter().enumerate() {
+                if w.iter().any(|&(lo, hi)| op.index >= lo && op.index <= hi) {
+                    gathered[i].push(op.clone());
+                }
+            }
+        }
+        for ((checker, anomaly, _), ops) in wanted.into_iter().zip(gathered) {
+            s.timelines.push(timeline(checker, anomaly, ops));
+        }
+        Ok(s)
+    }
+}
+
+/// The index of a line that begins `{"index":N` (as every line rift writes does).
+fn leading_index(line: &[u8]) -> Option<u64> {
+    let rest = line.strip_prefix(b"{\"index\":")?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 || !matches!(rest.get(digits), Some(b',' | b'}')) {
+        return None;
+    }
+    std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()
+}
+
+/// Reads the history once.
+pub fn scan(
+    path: &Path,
+    anomalies: &[(String, Anomaly)],
+) -> Result<HistoryScan, history::HistoryError> {
+    let mut b = ScanBuilder::gathering(anomalies);
+    for op in JsonlReader::open(path)? {
+        b.push(&op?);
+    }
+    Ok(b.finish())
 }
 
 fn nemesis(s: &mut HistoryScan, op: &Op) {
