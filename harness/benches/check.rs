@@ -13,10 +13,14 @@
 //!
 //! Then the readers alone: EDN and JSON Lines parse throughput over the same files, in this
 //! process. Each figure is the median of `RUNS` runs. `-- --quick` divides every size by ten;
-//! `-- --keep DIR` leaves the histories in DIR.
+//! `-- --keep DIR` leaves the histories in DIR; `-- --readers` times the readers alone.
 #![allow(clippy::unwrap_used)]
 
 use std::io::{BufWriter, Write};
+
+// The allocator rift itself uses, so that the readers' figures are rift's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -361,7 +365,9 @@ fn main() {
         "{:<28} {:>10} {:>9} {:>10} {:>9} {:>9} {:>7}",
         "history", "ops", "MB", "wall s", "MB/s", "peak MB", "exit"
     );
-    for case in &cases {
+    // `--readers`: the readers alone, no run of rift.
+    let runs_of_rift = !args.iter().any(|a| a == "--readers");
+    for case in cases.iter().filter(|_| runs_of_rift) {
         let bytes = std::fs::metadata(&case.file).unwrap().len();
         let runs = (0..RUNS)
             .map(|i| {
@@ -395,7 +401,16 @@ fn main() {
         );
     }
     println!("readers alone (in this process, ops counted and dropped):");
-    for case in &cases[..2] {
+    // `--readers edn` or `--readers jsonl`: that reader alone.
+    let only = args
+        .iter()
+        .position(|a| a == "--readers")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    for case in cases[..2].iter().filter(|c| {
+        only.as_deref()
+            .is_none_or(|o| c.file.extension().is_some_and(|e| e == o))
+    }) {
         let bytes = std::fs::metadata(&case.file).unwrap().len();
         let times: Vec<Duration> = (0..RUNS)
             .map(|_| {

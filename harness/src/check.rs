@@ -10,7 +10,7 @@ use crate::cli::CheckArgs;
 use crate::exit::{Exit, usage};
 use anyhow::{Context, Result};
 use checkers::Checker;
-use history::{Format, HistoryWriter, JsonlReader, Op};
+use history::{Format, JsonlReader, Op};
 use results::{HistorySummary, ResultsFile, RunDir, RunLog, render_terminal};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -296,35 +296,47 @@ fn absolute(path: &Path) -> String {
 }
 
 /// Ops read ahead of the checkers, in batches: the reader thread parses while the checkers
-/// judge, and holds at most `BATCHES` batches of `BATCH` ops between them.
+/// judge (and, for a history that is not JSON Lines, while a third thread writes the copy), and
+/// at most `BATCHES` batches of `BATCH` ops wait between them.
 const BATCH: usize = 2048;
 const BATCHES: usize = 4;
 
-/// What the reader thread sends: ops with the line each is on (when the format keeps it).
-type Batch = Vec<(Op, Option<u64>)>;
+/// What the reader thread sends: ops with the line each is on (when the format keeps it),
+/// shared by the checking side and the copying side.
+type Batch = std::sync::Arc<Vec<(Op, Option<u64>)>>;
 
-/// Reads the history on a thread of its own, sending batches of ops; returns the reader's
-/// warnings. It stops early, quietly, when the receiving side is gone (the check failed).
-fn read_ahead(
-    path: &Path,
-    format: Format,
-    tx: &std::sync::mpsc::SyncSender<Result<Batch>>,
-) -> Result<Vec<String>> {
-    let mut batch = Vec::with_capacity(BATCH);
-    // False once the checking side has hung up.
-    let send = |batch: &mut Batch, last: bool| -> bool {
+/// Where the reader thread sends its batches.
+struct Outlets {
+    check: std::sync::mpsc::SyncSender<Result<Batch>>,
+    copy: Option<std::sync::mpsc::SyncSender<Batch>>,
+}
+
+impl Outlets {
+    /// Sends a batch (once full, or the last); false once the checking side has hung up.
+    fn send(&self, batch: &mut Vec<(Op, Option<u64>)>, last: bool) -> bool {
         if batch.len() < BATCH && !last {
             return true;
         }
-        let full = std::mem::replace(batch, Vec::with_capacity(BATCH));
-        tx.send(Ok(full)).is_ok()
-    };
+        let full = std::sync::Arc::new(std::mem::replace(batch, Vec::with_capacity(BATCH)));
+        if let Some(copy) = &self.copy
+            && copy.send(full.clone()).is_err()
+        {
+            return false;
+        }
+        self.check.send(Ok(full)).is_ok()
+    }
+}
+
+/// Reads the history on a thread of its own, sending batches of ops; returns the reader's
+/// warnings. It stops early, quietly, when the receiving side is gone (the check failed).
+fn read_ahead(path: &Path, format: Format, out: &Outlets) -> Result<Vec<String>> {
+    let mut batch = Vec::with_capacity(BATCH);
     let warnings = match format {
         Format::Jsonl if history::jsonl::is_array(path).map_err(|e| usage(e.to_string()))? => {
             let loaded = history::jsonl::load_array(path).map_err(|e| usage(e.to_string()))?;
             for op in loaded.ops {
                 batch.push((op, None));
-                if !send(&mut batch, false) {
+                if !out.send(&mut batch, false) {
                     return Ok(Vec::new());
                 }
             }
@@ -334,7 +346,7 @@ fn read_ahead(
             let mut reader = JsonlReader::open(path).map_err(|e| usage(e.to_string()))?;
             while let Some(op) = reader.next() {
                 batch.push((op.map_err(|e| usage(e.to_string()))?, Some(reader.line())));
-                if !send(&mut batch, false) {
+                if !out.send(&mut batch, false) {
                     return Ok(Vec::new());
                 }
             }
@@ -345,7 +357,7 @@ fn read_ahead(
             let reader = history::edn::EdnReader::open(path).map_err(|e| usage(e.to_string()))?;
             for op in reader {
                 batch.push((op.map_err(|e| usage(e.to_string()))?, None));
-                if !send(&mut batch, false) {
+                if !out.send(&mut batch, false) {
                     return Ok(Vec::new());
                 }
             }
@@ -355,15 +367,31 @@ fn read_ahead(
             let loaded = history::load(path).map_err(|e| usage(e.to_string()))?;
             for op in loaded.ops {
                 batch.push((op, None));
-                if !send(&mut batch, false) {
+                if !out.send(&mut batch, false) {
                     return Ok(Vec::new());
                 }
             }
             loaded.warnings
         }
     };
-    send(&mut batch, true);
+    out.send(&mut batch, true);
     Ok(warnings)
+}
+
+/// Writes the copy of a history as JSON Lines, batch by batch, then syncs it.
+fn write_copy(to: &Path, batches: std::sync::mpsc::Receiver<Batch>) -> Result<()> {
+    let file = std::fs::File::create(to).with_context(|| format!("creating {}", to.display()))?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    let written = (|| -> std::io::Result<()> {
+        for batch in batches {
+            for (op, _) in batch.iter() {
+                history::jsonl::write_op(&mut out, op)?;
+            }
+        }
+        std::io::Write::flush(&mut out)?;
+        out.get_ref().sync_all()
+    })();
+    written.with_context(|| format!("writing {}", to.display()))
 }
 
 /// Reads, validates, checks and (for a loose file) copies every op. Reading runs on a thread
@@ -379,13 +407,20 @@ fn stream(
     results::report::scan::ScanBuilder,
 )> {
     // A JSON Lines file is copied as it is, once it has been judged; any other is written as
-    // JSON Lines op by op.
+    // JSON Lines op by op, on a thread of its own.
     let byte_copy = target.copy
         && target.format == Format::Jsonl
         && !history::jsonl::is_array(&target.history).map_err(|e| usage(e.to_string()))?;
-    let writer = match target.copy && !byte_copy {
-        true => Some(HistoryWriter::create(target.run.history())?),
-        false => None,
+    let (copy_tx, copier) = if target.copy && !byte_copy {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(BATCHES);
+        let to = target.run.history();
+        let copier = std::thread::Builder::new()
+            .name("rift-copy".into())
+            .spawn(move || write_copy(&to, rx))
+            .context("starting the history copier")?;
+        (Some(tx), Some(copier))
+    } else {
+        (None, None)
     };
     // Pairs the history once, for every checker, and refuses what no real run can produce.
     let mut feed = checkers::Feed::new(checkers);
@@ -397,26 +432,29 @@ fn stream(
     let format = target.format;
     let reader = std::thread::Builder::new()
         .name("rift-read".into())
-        .spawn(move || match read_ahead(&path, format, &tx) {
-            Ok(warnings) => warnings,
-            // After every op before it: the checking side reports it in the file's order.
-            Err(e) => {
-                let _ = tx.send(Err(e));
-                Vec::new()
+        .spawn(move || {
+            let out = Outlets {
+                check: tx,
+                copy: copy_tx,
+            };
+            match read_ahead(&path, format, &out) {
+                Ok(warnings) => warnings,
+                // After every op before it: the checking side reports it in the file's order.
+                Err(e) => {
+                    let _ = out.check.send(Err(e));
+                    Vec::new()
+                }
             }
         })
         .context("starting the history reader")?;
     let mut checked = || -> Result<()> {
         for batch in &rx {
-            for (op, line) in batch? {
-                feed.push(&op).map_err(|e| {
+            for (op, line) in batch?.iter() {
+                feed.push(op).map_err(|e| {
                     let at = line.map_or_else(String::new, |l| format!(":{l}"));
                     usage(format!("{}{at}: {e}", target.history.display()))
                 })?;
-                report.push(&op);
-                if let Some(w) = &writer {
-                    w.append(op)?;
-                }
+                report.push(op);
                 count += 1;
             }
         }
@@ -428,11 +466,15 @@ fn stream(
     let read = reader
         .join()
         .map_err(|_| anyhow::anyhow!("the history reader panicked"))?;
+    let copied = copier.map(|c| {
+        c.join()
+            .map_err(|_| anyhow::anyhow!("the history copier panicked"))
+    });
     outcome?;
-    let warnings = read;
-    if let Some(w) = writer {
-        w.close()?;
+    if let Some(copied) = copied {
+        copied??;
     }
+    let warnings = read;
     if byte_copy {
         let to = target.run.history();
         std::fs::copy(&target.history, &to)

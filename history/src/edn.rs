@@ -323,8 +323,8 @@ impl<R: io::BufRead> EdnReader<R> {
                 // Keys in the order the general parser's map keeps them.
                 fields.sort_unstable_by(|a, b| a.0.cmp(b.0));
                 match self.importer.op_from(fields.into_iter()) {
-                    Ok(()) => {
-                        self.ready.extend(self.importer.ops.drain(..));
+                    Ok(op) => {
+                        self.ready.push_back(op);
                         self.consume(len);
                         self.want = CHUNK;
                         Ok(Some(true))
@@ -453,39 +453,42 @@ impl Importer {
                 Edn::Key(k) | Edn::Str(k) | Edn::Symbol(k) => k,
                 other => return Err(format!("op keys must be keywords, found {}", kind(other))),
             };
-            fields.push((&**key, to_value(value, 0)?));
+            fields.push((&**key, Field::Value(to_value(value, 0)?)));
         }
-        self.op_from(fields.into_iter())
+        let op = self.op_from(fields.into_iter())?;
+        self.ops.push(op);
+        Ok(())
     }
 
     /// Makes an op of its fields (keys without their colon, in the map's order): the one place
     /// both the fast path and the general parser turn a map into an op.
     fn op_from<'k>(
         &mut self,
-        fields: impl Iterator<Item = (&'k str, Value)>,
-    ) -> Result<(), String> {
+        fields: impl Iterator<Item = (&'k str, Field<'k>)>,
+    ) -> Result<Op, String> {
         let next_index = self.last_index.map_or(0, |i| i + 1);
         let (mut index, mut time, mut op_type, mut process, mut f) = (None, None, None, None, None);
-        let mut op = Op::new(OpType::Invoke, Process::Client(0), "", Value::Nil);
-        for (key, value) in fields {
+        let (mut value, mut node, mut error, mut is_final) = (Value::Nil, None, None, false);
+        let mut extra = Vec::new();
+        for (key, field) in fields {
             match key {
-                "index" => index = Some(natural(&value, "index")?),
-                "time" => time = Some(natural(&value, "time")?),
+                "index" => index = Some(natural(&field, "index")?),
+                "time" => time = Some(natural(&field, "time")?),
                 "type" => {
                     op_type = Some(
-                        value
-                            .as_str()
+                        field
+                            .name()
                             .and_then(OpType::parse)
                             .ok_or("type must be one of :invoke, :ok, :fail, :info")?,
                     )
                 }
                 "process" => {
-                    process = Some(match &value {
-                        Value::Int(n) if *n >= 0 => Process::Client(*n as u64),
+                    process = Some(match field.int() {
+                        Some(n) if n >= 0 => Process::Client(n as u64),
                         _ => Process::Named(
                             self.interner.intern(
-                                value
-                                    .as_str()
+                                field
+                                    .name()
                                     .ok_or("process must be a non-negative integer or a name")?,
                             ),
                         ),
@@ -494,42 +497,85 @@ impl Importer {
                 "f" => {
                     f = Some(
                         self.interner
-                            .intern(value.as_str().ok_or("f must be a name")?),
+                            .intern(field.name().ok_or("f must be a name")?),
                     )
                 }
-                "value" => op.value = value,
+                "value" => value = field.into_value(),
                 "node" => {
-                    op.node = match &value {
-                        Value::Nil => None,
-                        v => Some(
+                    node = match field.is_nil() {
+                        true => None,
+                        false => Some(
                             self.interner
-                                .intern(v.as_str().ok_or("node must be a name")?),
+                                .intern(field.name().ok_or("node must be a name")?),
                         ),
                     }
                 }
-                "error" => op.error = Some(value),
-                "final?" | "final" => match value {
-                    Value::Bool(b) => op.is_final = b,
+                "error" => error = Some(field.into_value()),
+                "final?" | "final" => match field.into_value() {
+                    Value::Bool(b) => is_final = b,
                     _ => return Err(format!(":{key} must be true or false")),
                 },
-                _ => op.extra.push((key.to_string(), value)),
+                _ => extra.push((key.to_string(), field.into_value())),
             }
         }
-        op.index = index.unwrap_or(next_index);
-        op.time = time.unwrap_or(op.index);
-        op.kind = op_type.ok_or("missing :type")?;
-        (op.f, op.process) = crate::op::fill_missing(f, process, &op.value, op.index)?;
+        let index = index.unwrap_or(next_index);
+        let kind = op_type.ok_or("missing :type")?;
+        let (f, process) = crate::op::fill_missing(f, process, &value, index)?;
         if let Some(last) = self.last_index
-            && op.index <= last
+            && index <= last
         {
             return Err(format!(
-                "index {} does not come after the previous op's index {last}",
-                op.index
+                "index {index} does not come after the previous op's index {last}"
             ));
         }
-        self.last_index = Some(op.index);
-        self.ops.push(op);
-        Ok(())
+        self.last_index = Some(index);
+        Ok(Op {
+            index,
+            time: time.unwrap_or(index),
+            kind,
+            process,
+            f,
+            value,
+            node,
+            error,
+            is_final,
+            extra,
+        })
+    }
+}
+
+/// An op map's field as a reader has it: a name it did not need to copy (the fast path's
+/// keywords for `:type`, `:f`, `:process`, `:node`), or a value.
+#[derive(Debug)]
+pub(crate) enum Field<'a> {
+    Name(&'a str),
+    Value(Value),
+}
+
+impl Field<'_> {
+    fn name(&self) -> Option<&str> {
+        match self {
+            Field::Name(n) => Some(n),
+            Field::Value(v) => v.as_str(),
+        }
+    }
+
+    fn int(&self) -> Option<i64> {
+        match self {
+            Field::Name(_) => None,
+            Field::Value(v) => v.as_int(),
+        }
+    }
+
+    fn is_nil(&self) -> bool {
+        matches!(self, Field::Value(Value::Nil))
+    }
+
+    fn into_value(self) -> Value {
+        match self {
+            Field::Name(n) => Value::Str(n.to_owned()),
+            Field::Value(v) => v,
+        }
     }
 }
 
@@ -552,9 +598,9 @@ fn kind(e: &Edn<'_>) -> &'static str {
     }
 }
 
-fn natural(v: &Value, field: &str) -> Result<u64, String> {
-    match v {
-        Value::Int(n) if *n >= 0 => Ok(*n as u64),
+fn natural(v: &Field<'_>, field: &str) -> Result<u64, String> {
+    match v.int() {
+        Some(n) if n >= 0 => Ok(n as u64),
         _ => Err(format!(":{field} must be a non-negative integer")),
     }
 }

@@ -11,6 +11,7 @@
 //! the history crate's property tests compare both on random histories.
 
 use crate::Value;
+use crate::edn::Field;
 
 /// Why the fast path stopped without a form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,7 +24,7 @@ pub(crate) enum Stop {
 }
 
 /// An op map's entries, in the order written, with keyword keys.
-pub(crate) type Fields<'a> = Vec<(&'a str, Value)>;
+pub(crate) type Fields<'a> = Vec<(&'a str, Field<'a>)>;
 
 /// Reads the op map at the start of `bytes` (a `{...}`, or a tagged one); returns its fields and
 /// the length of the form.
@@ -32,6 +33,7 @@ pub(crate) fn op_map(bytes: &[u8], max_depth: usize) -> Result<(Fields<'_>, usiz
         bytes,
         pos: 0,
         max_depth,
+        scratch: Vec::new(),
     };
     p.skip_tag()?;
     if p.peek()? != b'{' {
@@ -54,8 +56,15 @@ pub(crate) fn op_map(bytes: &[u8], max_depth: usize) -> Result<(Fields<'_>, usiz
             return Err(Stop::Unsupported);
         }
         p.skip_blank()?;
-        let value = p.value(1)?;
-        fields.push((key, value));
+        // Names the op is made of are borrowed, not copied.
+        let field = match key {
+            "type" | "f" | "process" | "node" if p.peek()? == b':' => {
+                p.pos += 1;
+                Field::Name(p.name()?)
+            }
+            _ => Field::Value(p.value(1)?),
+        };
+        fields.push((key, field));
     }
     Ok((fields, p.pos))
 }
@@ -64,6 +73,9 @@ struct Parser<'a> {
     bytes: &'a [u8],
     pos: usize,
     max_depth: usize,
+    /// Items of the collections being read, innermost last: each collection is made once, at
+    /// its exact size.
+    scratch: Vec<Value>,
 }
 
 /// Bytes that may end a token.
@@ -227,18 +239,19 @@ impl<'a> Parser<'a> {
     }
 
     fn items(&mut self, close: u8, depth: usize) -> Result<Vec<Value>, Stop> {
-        let mut items = Vec::new();
+        let start = self.scratch.len();
         loop {
             self.skip_blank()?;
             let b = self.peek()?;
             if b == close {
                 self.pos += 1;
-                return Ok(items);
+                return Ok(self.scratch.drain(start..).collect());
             }
             if matches!(b, b')' | b']' | b'}') {
                 return Err(Stop::Unsupported);
             }
-            items.push(self.value(depth + 1)?);
+            let v = self.value(depth + 1)?;
+            self.scratch.push(v);
         }
     }
 
@@ -287,11 +300,36 @@ impl<'a> Parser<'a> {
     /// `-?digits`, or a decimal `-?digits.digits` with an optional exponent; no leading zeros.
     fn number(&mut self) -> Result<Value, Stop> {
         let start = self.pos;
-        if self.bytes[self.pos] == b'-' {
+        let negative = self.bytes[self.pos] == b'-';
+        if negative {
             self.pos += 1;
         }
-        let digits = self.digits()?;
-        if digits == 0 || (digits > 1 && self.bytes[self.pos - digits] == b'0') {
+        // An integer is summed as its digits are read (negatives as negatives: i64::MIN too).
+        let first = self.pos;
+        let mut n: i64 = 0;
+        let mut fits = true;
+        while let Some(&b) = self.bytes.get(self.pos) {
+            if !b.is_ascii_digit() {
+                break;
+            }
+            let d = i64::from(b - b'0');
+            match n.checked_mul(10).and_then(|m| {
+                if negative {
+                    m.checked_sub(d)
+                } else {
+                    m.checked_add(d)
+                }
+            }) {
+                Some(m) => n = m,
+                None => fits = false,
+            }
+            self.pos += 1;
+        }
+        let digits = self.pos - first;
+        if self.pos == self.bytes.len() {
+            return Err(Stop::More);
+        }
+        if digits == 0 || (digits > 1 && self.bytes[first] == b'0') {
             return Err(Stop::Unsupported);
         }
         let mut float = false;
@@ -313,19 +351,20 @@ impl<'a> Parser<'a> {
             float = true;
         }
         self.token_end()?;
+        if !float {
+            // Out of i64's range: the general parser decides.
+            return if fits {
+                Ok(Value::Int(n))
+            } else {
+                Err(Stop::Unsupported)
+            };
+        }
         // The bytes are ASCII digits, signs, a dot and an exponent.
         let text =
             std::str::from_utf8(&self.bytes[start..self.pos]).map_err(|_| Stop::Unsupported)?;
-        if float {
-            text.parse::<f64>()
-                .map(Value::Float)
-                .map_err(|_| Stop::Unsupported)
-        } else {
-            // Out of i64's range: the general parser decides.
-            text.parse::<i64>()
-                .map(Value::Int)
-                .map_err(|_| Stop::Unsupported)
-        }
+        text.parse::<f64>()
+            .map(Value::Float)
+            .map_err(|_| Stop::Unsupported)
     }
 
     fn digits(&mut self) -> Result<usize, Stop> {

@@ -2,7 +2,6 @@ use crate::Value;
 use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
-use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
@@ -13,7 +12,7 @@ pub type Sym = Arc<str>;
 /// Hands out one shared [`Sym`] per distinct name.
 #[derive(Debug, Default)]
 pub struct Interner {
-    names: HashSet<Sym>,
+    names: rustc_hash::FxHashSet<Sym>,
 }
 
 impl Interner {
