@@ -16,10 +16,7 @@ pub fn run(args: HealArgs) -> Result<Exit> {
     let path = ledger_dir();
     let ledger = Ledger::open(&path, &inventory.nodes).map_err(|e| anyhow::anyhow!(e))?;
     let recorded = ledger.snapshot();
-    let faults = Faults {
-        remotes: control::connect_all(&inventory)?,
-        ledger: Arc::new(ledger),
-    };
+    let faults = Faults::new(control::connect_all(&inventory)?, Arc::new(ledger));
     let runtime = tokio::runtime::Runtime::new()?;
     match runtime.block_on(faults.heal_all()) {
         Ok(()) => {

@@ -341,6 +341,12 @@ impl Nemesis {
             }
             "start-kill" | "start-pause" => {
                 let victims = self.victims().await?;
+                // A pause is a fault to undo: applied under the gate, like the others.
+                let _applying = self
+                    .faults
+                    .applying("the victims")
+                    .await
+                    .map_err(|e| e.to_string())?;
                 for &v in &victims {
                     if f == "start-kill" {
                         self.db

@@ -242,10 +242,9 @@ async fn abort(faults: Option<nemeses::faults::Faults>, heal_command: &str) -> !
     eprintln!("rift: aborting: healing every fault first (at most 30 s; Ctrl-C again to stop now)");
     let healed = tokio::select! {
         r = tokio::time::timeout(Duration::from_secs(30), async {
-            // Twice: a fault still being applied when the first pass ran is undone by the
-            // second, whose result is what is left.
-            let _ = faults.heal_all().await;
-            tokio::time::sleep(Duration::from_millis(300)).await;
+            // No fault is applied from here on, and one being applied is in place (and in the
+            // ledger) before the heal begins: the heal is the last word.
+            faults.close().await;
             faults.heal_all().await
         }) => match r {
             Ok(Ok(())) => Ok(()),
@@ -295,10 +294,7 @@ async fn run_one(
 
     let ledger = nemeses::faults::Ledger::open(&nemeses::faults::ledger_dir(), &nodes)
         .map_err(|e| anyhow::anyhow!(e))?;
-    let faults = nemeses::faults::Faults {
-        remotes: remotes.clone(),
-        ledger: Arc::new(ledger),
-    };
+    let faults = nemeses::faults::Faults::new(remotes.clone(), Arc::new(ledger));
     let faulting = !plan.nemesis.is_empty();
     if faulting {
         *in_force.lock().unwrap_or_else(|p| p.into_inner()) = Some(faults.clone());

@@ -586,26 +586,10 @@ fn a_second_ctrl_c_heals_every_fault_before_exiting() {
     let text = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(130), "{text}");
     assert!(history.is_file());
-    if !text.contains("every fault healed; aborted") {
-        // A fault still being applied when the heal ran (a strobe mid-flip) may outlast it:
-        // then rift must say what is left and how to remove it, and that must work.
-        assert!(text.contains("ABORTED WITH FAULTS IN FORCE"), "{text}");
-        assert!(
-            text.contains("remove them with: rift heal --local"),
-            "{text}"
-        );
-        let heal = Command::new(env!("CARGO_BIN_EXE_rift"))
-            .args(["heal", "--local", "--cluster-state-dir"])
-            .arg(c.state_dir())
-            .output()
-            .unwrap();
-        assert_eq!(
-            heal.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&heal.stderr)
-        );
-    }
+    // No fault is applied once the abort begins, and one being applied (a strobe mid-flip, a
+    // pause) is in place before the heal runs: the heal leaves nothing.
+    assert!(text.contains("every fault healed; aborted"), "{text}");
+    assert!(!text.contains("ABORTED WITH FAULTS IN FORCE"), "{text}");
     assert_eq!(leftovers(6), Vec::<String>::new());
     assert_eq!(clock_offsets(c.state_dir()), Vec::<String>::new());
 }

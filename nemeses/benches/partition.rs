@@ -21,10 +21,10 @@ fn main() {
     };
     let dir = tempfile::tempdir().unwrap();
     let inv = cluster.inventory();
-    let faults = Faults {
-        remotes: control::connect_all(&inv).unwrap(),
-        ledger: Arc::new(Ledger::open(dir.path(), &inv.nodes).unwrap()),
-    };
+    let faults = Faults::new(
+        control::connect_all(&inv).unwrap(),
+        Arc::new(Ledger::open(dir.path(), &inv.nodes).unwrap()),
+    );
     let names: Vec<String> = inv.nodes.iter().map(|n| n.name.clone()).collect();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(faults.heal_all()).unwrap(); // warm the SSH pool

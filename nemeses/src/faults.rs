@@ -243,7 +243,14 @@ pub fn system_undo(f: &NodeFaults, measured_ns: Option<i64>) -> Result<Option<i6
 pub struct Faults {
     pub remotes: Vec<Arc<SshNode>>,
     pub ledger: Arc<Ledger>,
+    /// Held, shared, while a fault is being applied; taken whole by [`Faults::close`], after
+    /// which no fault is applied again (true: closed).
+    gate: Arc<tokio::sync::RwLock<bool>>,
 }
+
+/// Held while a fault is being applied: [`Faults::close`] waits for it.
+#[derive(Debug)]
+pub struct Applying<'a>(#[allow(dead_code)] tokio::sync::RwLockReadGuard<'a, bool>);
 
 fn ensure_chain() -> String {
     format!(
@@ -261,6 +268,32 @@ pub fn heal_network_script() -> String {
 }
 
 impl Faults {
+    pub fn new(remotes: Vec<Arc<SshNode>>, ledger: Arc<Ledger>) -> Faults {
+        Faults {
+            remotes,
+            ledger,
+            gate: Arc::new(tokio::sync::RwLock::new(false)),
+        }
+    }
+
+    /// Leave to apply a fault on `node`, held until it is applied; refused once closed.
+    pub async fn applying(&self, node: &str) -> Result<Applying<'_>, RemoteError> {
+        let guard = self.gate.read().await;
+        if *guard {
+            return Err(RemoteError::Ssh {
+                node: node.to_owned(),
+                message: "not applied: rift is healing every fault to exit".into(),
+            });
+        }
+        Ok(Applying(guard))
+    }
+
+    /// No fault is applied from now on: waits for those being applied to be in place (and in
+    /// the ledger), so that a heal after it leaves nothing behind (the second Ctrl-C).
+    pub async fn close(&self) {
+        *self.gate.write().await = true;
+    }
+
     fn node(&self, name: &str) -> Result<&Arc<SshNode>, RemoteError> {
         self.remotes
             .iter()
@@ -288,6 +321,7 @@ impl Faults {
     /// Replaces each node's rules with drops from the nodes it holds a grudge against
     /// (`probability` below 1 drops only that share of their packets: packet loss).
     pub async fn partition(&self, grudge: &Grudge, probability: f64) -> Result<(), RemoteError> {
+        let _applying = self.applying("every node").await?;
         let mut scripts = Vec::new();
         for remote in &self.remotes {
             let name = &remote.node().name;
@@ -354,6 +388,18 @@ impl Faults {
         clock_file: &str,
         offset_ns: i64,
     ) -> Result<(), RemoteError> {
+        let _applying = self.applying(node).await?;
+        self.write_clock(node, clock_file, offset_ns).await
+    }
+
+    /// [`Faults::set_clock`] without the gate: for undoing (an offset of 0), which healing
+    /// must still do once no fault may be applied.
+    async fn write_clock(
+        &self,
+        node: &str,
+        clock_file: &str,
+        offset_ns: i64,
+    ) -> Result<(), RemoteError> {
         self.ledger
             .note(node, |f| f.clock_file = Some(clock_file.to_owned()))
             .map_err(|e| Self::ledger_error(node, e))?;
@@ -395,7 +441,7 @@ impl Faults {
             flips += 1;
             tokio::time::sleep(period).await;
         }
-        self.set_clock(node, clock_file, 0).await?;
+        self.write_clock(node, clock_file, 0).await?;
         Ok(Strobe {
             flips,
             measured_ms,
@@ -454,6 +500,7 @@ impl Faults {
         helper: &str,
         delta_ns: i64,
     ) -> Result<(), RemoteError> {
+        let _applying = self.applying(node).await?;
         if self.shares_kernel(node).await? {
             return Err(RemoteError::Ssh {
                 node: node.to_owned(),
@@ -547,7 +594,7 @@ impl Faults {
                 failures.push((name.clone(), "system clock".to_owned(), e.to_string()));
             }
             if let Some(file) = faults.clock_file
-                && let Err(e) = self.set_clock(&name, &file, 0).await
+                && let Err(e) = self.write_clock(&name, &file, 0).await
             {
                 failures.push((
                     name.clone(),
@@ -611,6 +658,33 @@ pub fn ledger_dir() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn closing_waits_for_a_fault_being_applied_and_refuses_any_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let faults = Faults::new(Vec::new(), Arc::new(Ledger::open(dir.path(), &[]).unwrap()));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let applying = faults.applying("n1").await.unwrap();
+            let closer = faults.clone();
+            let closing = tokio::spawn(async move { closer.close().await });
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            assert!(
+                !closing.is_finished(),
+                "close waits for the fault being applied"
+            );
+            drop(applying);
+            closing.await.unwrap();
+            let refused = faults.applying("n2").await.unwrap_err().to_string();
+            assert!(
+                refused.contains("n2") && refused.contains("healing"),
+                "{refused}"
+            );
+        });
+    }
 
     fn node(name: &str, host: &str) -> Node {
         Node {

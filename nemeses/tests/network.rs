@@ -30,7 +30,7 @@ fn cluster(id: u8, n: usize) -> Option<Cluster> {
         .collect();
     Some(Cluster {
         dir,
-        faults: Faults { remotes, ledger },
+        faults: Faults::new(remotes, ledger),
         rt: tokio::runtime::Runtime::new().unwrap(),
         ips,
         _cluster: scratch,

@@ -139,10 +139,7 @@ fn bump_strobe_and_reset_show_in_a_skewed_ecstores_own_time() {
         .unwrap();
     let offset = format!("{dir}/clock-offset");
     let ledger = nemeses::faults::Ledger::open(&c.dir.path().join("faults"), &c.nodes).unwrap();
-    let faults = nemeses::faults::Faults {
-        remotes: c.remotes.clone(),
-        ledger: Arc::new(ledger),
-    };
+    let faults = nemeses::faults::Faults::new(c.remotes.clone(), Arc::new(ledger));
     rt.block_on(faults.set_clock("n1", &offset, 0)).unwrap();
     let mut db = EcstoreDb::new(locate_binary().unwrap());
     db.env = ProcessEnv {
