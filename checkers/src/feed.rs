@@ -184,7 +184,10 @@ impl Feed {
         Verdict::of(self.results())
     }
 
-    fn results(self) -> Vec<crate::CheckResult> {
+    /// Hands over the invocations never completed, then gathers every checker's own result, in
+    /// the order the checkers were given (for feeds that share a history's checkers between
+    /// them, each on a thread of its own).
+    pub fn results(self) -> Vec<crate::CheckResult> {
         let Feed {
             mut checkers,
             open,

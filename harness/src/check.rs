@@ -308,6 +308,8 @@ type Batch = std::sync::Arc<Vec<(Op, Option<u64>)>>;
 /// Where the reader thread sends its batches.
 struct Outlets {
     check: std::sync::mpsc::SyncSender<Result<Batch>>,
+    /// The threads of checkers of their own (each pairs the history itself).
+    others: Vec<std::sync::mpsc::SyncSender<Batch>>,
     copy: Option<std::sync::mpsc::SyncSender<Batch>>,
 }
 
@@ -318,13 +320,56 @@ impl Outlets {
             return true;
         }
         let full = std::sync::Arc::new(std::mem::replace(batch, Vec::with_capacity(BATCH)));
-        if let Some(copy) = &self.copy
-            && copy.send(full.clone()).is_err()
-        {
-            return false;
+        for out in self.copy.iter().chain(&self.others) {
+            if out.send(full.clone()).is_err() {
+                return false;
+            }
         }
         self.check.send(Ok(full)).is_ok()
     }
+}
+
+/// Checkers worth a thread of their own: each keeps state that grows with the history and
+/// spends about as long on it as all the others together.
+const OWN_THREAD: &[&str] = &["session", "set", "list-append"];
+
+/// Splits the checkers into those the main thread runs and those that get a thread of their
+/// own, remembering each one's place in the workload's order.
+type Placed = Vec<(usize, Box<dyn Checker>)>;
+
+fn place(checkers: Vec<Box<dyn Checker>>) -> (Placed, Vec<Placed>) {
+    let mut main = Vec::new();
+    let mut own = Vec::new();
+    let many = checkers.len() > 1;
+    for (i, c) in checkers.into_iter().enumerate() {
+        if many && OWN_THREAD.contains(&c.name()) {
+            own.push(vec![(i, c)]);
+        } else {
+            main.push((i, c));
+        }
+    }
+    if main.is_empty() {
+        main = own.pop().unwrap_or_default();
+    }
+    (main, own)
+}
+
+/// Runs checkers over the batches on a thread of their own; their results, with their places.
+fn check_apart(
+    checkers: Placed,
+    batches: std::sync::mpsc::Receiver<Batch>,
+) -> Vec<(usize, checkers::CheckResult)> {
+    let (places, checkers): (Vec<usize>, Vec<_>) = checkers.into_iter().unzip();
+    let mut feed = checkers::Feed::new(checkers);
+    for batch in batches {
+        for (op, _) in batch.iter() {
+            // The main thread pairs the same ops and reports what does not pair.
+            if feed.push(op).is_err() {
+                return Vec::new();
+            }
+        }
+    }
+    places.into_iter().zip(feed.results()).collect()
 }
 
 /// Reads the history on a thread of its own, sending batches of ops; returns the reader's
@@ -388,8 +433,8 @@ fn write_copy(to: &Path, batches: std::sync::mpsc::Receiver<Batch>) -> Result<()
                 history::jsonl::write_op(&mut out, op)?;
             }
         }
-        std::io::Write::flush(&mut out)?;
-        out.get_ref().sync_all()
+        // Not synced, as the byte copy is not: the history it copies is still there.
+        std::io::Write::flush(&mut out)
     })();
     written.with_context(|| format!("writing {}", to.display()))
 }
@@ -422,8 +467,24 @@ fn stream(
     } else {
         (None, None)
     };
-    // Pairs the history once, for every checker, and refuses what no real run can produce.
-    let mut feed = checkers::Feed::new(checkers);
+    // Checkers of their own thread (the session checker) take the same batches.
+    let (main_checkers, apart) = place(checkers);
+    let mut others = Vec::new();
+    let mut apart_threads = Vec::new();
+    for group in apart {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(BATCHES);
+        others.push(tx);
+        apart_threads.push(
+            std::thread::Builder::new()
+                .name("rift-checker".into())
+                .spawn(move || check_apart(group, rx))
+                .context("starting a checker's thread")?,
+        );
+    }
+    // Pairs the history once, for every checker of this thread, and refuses what no real run
+    // can produce.
+    let (main_places, main_checkers): (Vec<usize>, Vec<_>) = main_checkers.into_iter().unzip();
+    let mut feed = checkers::Feed::new(main_checkers);
     // What the report draws, gathered in the same pass.
     let mut report = results::report::scan::ScanBuilder::default();
     let mut count = 0u64;
@@ -435,6 +496,7 @@ fn stream(
         .spawn(move || {
             let out = Outlets {
                 check: tx,
+                others,
                 copy: copy_tx,
             };
             match read_ahead(&path, format, &out) {
@@ -477,10 +539,21 @@ fn stream(
     let warnings = read;
     if byte_copy {
         let to = target.run.history();
+        // Not synced: the file it copies is still there, so a crash loses nothing that cannot
+        // be copied again (syncing a gigabyte's copy took longer than checking it).
         std::fs::copy(&target.history, &to)
-            .and_then(|_| std::fs::File::open(&to)?.sync_all())
             .with_context(|| format!("copying {} to {}", target.history.display(), to.display()))?;
     }
-    let verdict = feed.finish_claimed(models);
+    // The main thread's checkers finish while the others do; results in the workload's order.
+    let mut placed: Vec<(usize, checkers::CheckResult)> =
+        main_places.into_iter().zip(feed.results()).collect();
+    for t in apart_threads {
+        placed.extend(
+            t.join()
+                .map_err(|_| anyhow::anyhow!("a checker's thread panicked"))?,
+        );
+    }
+    placed.sort_by_key(|(i, _)| *i);
+    let verdict = checkers::Verdict::claimed(placed.into_iter().map(|(_, r)| r).collect(), models);
     Ok((verdict, count, warnings, report))
 }
