@@ -333,10 +333,11 @@ impl Outlets {
 /// spends about as long on it as all the others together.
 const OWN_THREAD: &[&str] = &["session", "set", "list-append"];
 
-/// Splits the checkers into those the main thread runs and those that get a thread of their
-/// own, remembering each one's place in the workload's order.
+/// Checkers with their places in the workload's order.
 type Placed = Vec<(usize, Box<dyn Checker>)>;
 
+/// Splits the checkers into those the main thread runs and those that get a thread of their
+/// own.
 fn place(checkers: Vec<Box<dyn Checker>>) -> (Placed, Vec<Placed>) {
     let mut main = Vec::new();
     let mut own = Vec::new();
@@ -375,55 +376,57 @@ fn check_apart(
 /// Reads the history on a thread of its own, sending batches of ops; returns the reader's
 /// warnings. It stops early, quietly, when the receiving side is gone (the check failed).
 fn read_ahead(path: &Path, format: Format, out: &Outlets) -> Result<Vec<String>> {
-    let mut batch = Vec::with_capacity(BATCH);
-    let warnings = match format {
-        Format::Jsonl if history::jsonl::is_array(path).map_err(|e| usage(e.to_string()))? => {
-            let loaded = history::jsonl::load_array(path).map_err(|e| usage(e.to_string()))?;
-            for op in loaded.ops {
-                batch.push((op, None));
-                if !out.send(&mut batch, false) {
-                    return Ok(Vec::new());
-                }
-            }
-            loaded.warnings
+    let bad = |e: history::HistoryError| usage(e.to_string());
+    match format {
+        Format::Jsonl if history::jsonl::is_array(path).map_err(bad)? => {
+            let loaded = history::jsonl::load_array(path).map_err(bad)?;
+            pump(out, loaded.ops.into_iter().map(|op| Ok((op, None))))?;
+            Ok(loaded.warnings)
         }
         Format::Jsonl => {
-            let mut reader = JsonlReader::open(path).map_err(|e| usage(e.to_string()))?;
-            while let Some(op) = reader.next() {
-                batch.push((op.map_err(|e| usage(e.to_string()))?, Some(reader.line())));
-                if !out.send(&mut batch, false) {
-                    return Ok(Vec::new());
-                }
-            }
-            reader.warnings()
+            let mut reader = JsonlReader::open(path).map_err(bad)?;
+            let ops = std::iter::from_fn(|| {
+                let op = reader.next()?;
+                Some(op.map(|op| (op, Some(reader.line()))).map_err(bad))
+            });
+            pump(out, ops)?;
+            Ok(reader.warnings())
         }
+        // One form at a time: a history of an op per line streams.
         Format::Edn => {
-            // One form at a time: a history of an op per line streams.
-            let reader = history::edn::EdnReader::open(path).map_err(|e| usage(e.to_string()))?;
-            for op in reader {
-                batch.push((op.map_err(|e| usage(e.to_string()))?, None));
-                if !out.send(&mut batch, false) {
-                    return Ok(Vec::new());
-                }
-            }
-            Vec::new()
+            let reader = history::edn::EdnReader::open(path).map_err(bad)?;
+            pump(out, reader.map(|op| op.map(|op| (op, None)).map_err(bad)))?;
+            Ok(Vec::new())
         }
         Format::Text => {
-            let loaded = history::load(path).map_err(|e| usage(e.to_string()))?;
-            for op in loaded.ops {
-                batch.push((op, None));
-                if !out.send(&mut batch, false) {
-                    return Ok(Vec::new());
-                }
-            }
-            loaded.warnings
+            let loaded = history::load(path).map_err(bad)?;
+            pump(out, loaded.ops.into_iter().map(|op| Ok((op, None))))?;
+            Ok(loaded.warnings)
         }
-    };
-    out.send(&mut batch, true);
-    Ok(warnings)
+    }
 }
 
-/// Writes the copy of a history as JSON Lines, batch by batch, then syncs it.
+/// Sends ops in batches until they end, the first error, or the checking side hangs up.
+fn pump(out: &Outlets, ops: impl Iterator<Item = Result<(Op, Option<u64>)>>) -> Result<()> {
+    let mut batch = Vec::with_capacity(BATCH);
+    for op in ops {
+        match op {
+            Ok(op) => batch.push(op),
+            Err(e) => {
+                // The ops before the mistake still reach the checkers and the copy first.
+                out.send(&mut batch, true);
+                return Err(e);
+            }
+        }
+        if !out.send(&mut batch, false) {
+            return Ok(());
+        }
+    }
+    out.send(&mut batch, true);
+    Ok(())
+}
+
+/// Writes the copy of a history as JSON Lines, batch by batch.
 fn write_copy(to: &Path, batches: std::sync::mpsc::Receiver<Batch>) -> Result<()> {
     let file = std::fs::File::create(to).with_context(|| format!("creating {}", to.display()))?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, file);

@@ -563,3 +563,29 @@ fn reports_gathered_while_checking_are_the_ones_rift_report_draws_from_the_histo
     }
     assert!(timelines > 0, "some report draws the ops around an anomaly");
 }
+
+#[test]
+fn a_mistake_deep_in_a_history_is_named_and_every_op_before_it_is_kept() {
+    // The reader sends ops to the checkers and the copy in batches of thousands: the ops read
+    // before a bad line, in the batch it interrupts too, must still reach the run directory.
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    for i in 0..2_500u64 {
+        text.push_str(&format!(
+            "{{:type :invoke, :f :add, :value {i}, :process 0, :index {}}}\n{{:type :ok, :f :add, :value {i}, :process 0, :index {}}}\n",
+            2 * i,
+            2 * i + 1
+        ));
+    }
+    text.push_str("{:type :ok, :f :add, :value [1 2, :process 0}\n");
+    std::fs::write(dir.path().join("h.edn"), text).unwrap();
+    let out = rift(
+        dir.path(),
+        &["check", "h.edn", "--workload", "set", "--test-name", "deep"],
+    );
+    assert_eq!(code(&out), 254, "{}", stderr(&out));
+    assert!(stderr(&out).contains("h.edn:5001"), "{}", stderr(&out));
+    let copy = dir.path().join("results/deep/latest/history.jsonl");
+    let kept = std::fs::read_to_string(copy).unwrap().lines().count();
+    assert_eq!(kept, 5_000, "every op before the bad line is copied");
+}
