@@ -166,15 +166,20 @@ impl ScanBuilder {
         }
     }
 
-    pub fn push(&mut self, op: &Op) {
-        let s = &mut self.s;
-        s.ops += 1;
-        s.end = s.end.max(op.time);
+    /// Keeps the op for each anomaly whose window it is in.
+    fn gather(&mut self, op: &Op) {
         for (i, (_, _, w)) in self.wanted.iter().enumerate() {
             if w.iter().any(|&(lo, hi)| op.index >= lo && op.index <= hi) {
                 self.gathered[i].push(op.clone());
             }
         }
+    }
+
+    pub fn push(&mut self, op: &Op) {
+        self.gather(op);
+        let s = &mut self.s;
+        s.ops += 1;
+        s.end = s.end.max(op.time);
         if !op.process.is_client() {
             nemesis(s, op);
             return;
@@ -228,22 +233,22 @@ impl ScanBuilder {
         path: &Path,
         anomalies: &[(String, Anomaly)],
     ) -> Result<HistoryScan, history::HistoryError> {
-        let wanted = windows(anomalies);
         let mut s = self.finish();
-        if wanted.is_empty() {
-            return Ok(s);
-        }
-        let last = wanted
+        let mut windows = ScanBuilder::gathering(anomalies);
+        let Some(last) = windows
+            .wanted
             .iter()
             .flat_map(|(_, _, w)| w.iter().map(|&(_, hi)| hi))
             .max()
-            .unwrap_or(0);
+        else {
+            return Ok(s);
+        };
         let inside = |i: u64| {
-            wanted
+            windows
+                .wanted
                 .iter()
                 .any(|(_, _, w)| w.iter().any(|&(lo, hi)| i >= lo && i <= hi))
         };
-        let mut gathered: Vec<Vec<Op>> = vec![Vec::new(); wanted.len()];
         let file = std::fs::File::open(path).map_err(|e| history::HistoryError::io(path, e))?;
         let mut input = std::io::BufReader::with_capacity(1 << 20, file);
         let mut line = Vec::new();
@@ -263,16 +268,9 @@ impl ScanBuilder {
         }
         // The lines kept are read as the history is, so that an op reads the same either way.
         for op in JsonlReader::new(std::io::Cursor::new(lines)).named(path) {
-            let op = op?;
-            for (i, (_, _, w)) in wanted.iter().enumerate() {
-                if w.iter().any(|&(lo, hi)| op.index >= lo && op.index <= hi) {
-                    gathered[i].push(op.clone());
-                }
-            }
+            windows.gather(&op?);
         }
-        for ((checker, anomaly, _), ops) in wanted.into_iter().zip(gathered) {
-            s.timelines.push(timeline(checker, anomaly, ops));
-        }
+        s.timelines = windows.finish().timelines;
         Ok(s)
     }
 }
