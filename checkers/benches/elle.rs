@@ -26,15 +26,9 @@ use std::time::Instant;
 mod counting_alloc;
 use counting_alloc::{peak_since, reset_peak};
 
-struct Rng(u64);
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
+#[path = "../../bench-support/rng.rs"]
+mod rng;
+use rng::Rng;
 
 fn mop(f: &str, k: i64, v: Value) -> Value {
     Value::List(vec![Value::from(f), Value::Int(k), v])

@@ -27,16 +27,16 @@ use std::time::{Duration, Instant};
 
 const RUNS: usize = 3;
 
-/// A xorshift generator: the same files on every run.
-struct Rng(u64);
+#[path = "../../bench-support/rng.rs"]
+mod rng;
+use rng::Rng;
 
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
+/// Ends an op map of Jepsen's EDN begun in `line` (its value's vector open) and writes it.
+fn end_op(out: &mut impl Write, line: &mut String, time: u64, process: u64, index: u64) {
+    line.push_str(&format!(
+        "], :time {time}, :process {process}, :index {index}}}"
+    ));
+    writeln!(out, "{line}").unwrap();
 }
 
 /// A strictly serializable list-append history in Jepsen's EDN: each transaction takes effect
@@ -107,11 +107,7 @@ fn list_append_edn(path: &Path, txns: usize) -> u64 {
                         line.push_str(&format!("[:r {k} nil]"));
                     }
                 }
-                line.push_str(&format!(
-                    "], :time {time}, :process {}, :index {index}}}",
-                    pids[slot]
-                ));
-                writeln!(out, "{line}").unwrap();
+                end_op(&mut out, &mut line, time, pids[slot], index);
                 open[slot] = Some(mops);
                 index += 1;
             }
@@ -154,11 +150,7 @@ fn list_append_edn(path: &Path, txns: usize) -> u64 {
                         line.push_str(&format!("[:r {k} nil]"));
                     }
                 }
-                line.push_str(&format!(
-                    "], :time {time}, :process {}, :index {index}}}",
-                    pids[slot]
-                ));
-                writeln!(out, "{line}").unwrap();
+                end_op(&mut out, &mut line, time, pids[slot], index);
                 index += 1;
                 if kind == "info" {
                     pids[slot] += PROCS as u64;
