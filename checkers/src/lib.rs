@@ -2,9 +2,11 @@
 //!
 //! Owns: the verdict model ([`Validity`], [`CheckResult`], [`Anomaly`]), the [`Checker`] trait,
 //! and the checkers themselves: `stats`, `set`, `convergence`, `counter`, `register` (lost
-//! updates), `idempotency`, `session` (the four session guarantees); the Elle-like cycle checker
-//! is to come.
-//! No I/O, no clocks, no threads: the harness reads, checkers judge.
+//! updates), `idempotency`, `session` (the four session guarantees), `linearizable` (Wing–Gong–Lowe
+//! search per key), and Elle's analyses (`list-append`, `rw-register`).
+//! No I/O: the harness reads, checkers judge. Checkers are pure: the same history gives the
+//! same verdict (`linearizable` alone reads a clock, for its time budget: a search that runs
+//! out of time is `unknown`, never a different answer).
 //!
 //! Checkers consume ops one at a time ([`Checker::observe`]) so that a history far larger than
 //! memory can be checked in one pass, by every checker at once ([`check`]). The history is
@@ -15,6 +17,7 @@ mod counter;
 pub mod elle;
 mod feed;
 mod idempotency;
+pub mod linear;
 pub mod models;
 mod register;
 mod session;
@@ -29,6 +32,7 @@ pub use counter::Counter;
 pub use elle::Elle;
 pub use feed::{Event, Feed, Invoked};
 pub use idempotency::Idempotency;
+pub use linear::Linearizable;
 pub use register::Register;
 pub use session::{GUARANTEES, Session};
 pub use set::SetChecker;
@@ -112,10 +116,35 @@ pub struct Anomaly {
     /// For a cycle: its graph in Graphviz DOT.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dot: Option<String>,
+    /// Ops drawn as a timeline, for witnesses that are an order of ops (a linearizability
+    /// failure): one lane per process.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bars: Vec<Bar>,
     /// The claimed consistency models allow it: reported, but it does not make the result
     /// invalid (see [`models::judge`]).
     #[serde(default, skip_serializing_if = "is_false")]
     pub allowed: bool,
+}
+
+/// One op of a witness's timeline: a bar from invocation to completion.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Bar {
+    /// The op's index (its invocation's).
+    pub index: u64,
+    pub process: String,
+    /// What it did, as people read it: `write 3`, `read → 1`, `cas 1 → 2`.
+    pub label: String,
+    /// Invocation time, ns since the test began.
+    pub start: u64,
+    /// Completion time; none when it never completed (indeterminate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<u64>,
+    /// Its place in the order found (1 first), if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<u64>,
+    /// The op that cannot be placed.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub failing: bool,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -198,6 +227,7 @@ pub const NAMES: &[&str] = &[
     "session",
     "list-append",
     "rw-register",
+    "linearizable",
 ];
 
 /// What some checkers are told beyond the history.
@@ -207,6 +237,8 @@ pub struct Options {
     /// what they forbid (default strict-serializable), and every result is judged against them
     /// ([`Verdict::claimed`]).
     pub consistency_models: Vec<String>,
+    /// How `linearizable` searches: each key's time and memory budget, threads.
+    pub linear: linear::Settings,
 }
 
 /// A fresh checker by its stable name.
@@ -226,6 +258,7 @@ pub fn by_name_with(name: &str, options: &Options) -> Option<Box<dyn Checker>> {
         "register" => Some(Box::new(Register::default())),
         "idempotency" => Some(Box::new(Idempotency::default())),
         "session" => Some(Box::new(Session::default())),
+        "linearizable" => Some(Box::new(Linearizable::new(options.linear))),
         _ => None,
     }
 }

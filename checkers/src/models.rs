@@ -116,6 +116,8 @@ fn forbidden_by(checker: &str, kind: &str) -> Option<&'static [&'static str]> {
         }
         // A read that missed what was acknowledged before it began: real time.
         ("set", "stale") | ("counter", "read-below-acknowledged") => Some(&["linearizable"]),
+        // No order of a key's ops both respects real time and its model.
+        ("linearizable", "nonlinearizable") => Some(&["linearizable"]),
         _ => None,
     }
 }
@@ -337,6 +339,7 @@ mod tests {
             explanation: String::new(),
             dot: None,
             allowed: false,
+            bars: Vec::new(),
         }
     }
 

@@ -28,6 +28,7 @@ impl Findings {
                 explanation: explanation(),
                 dot: None,
                 allowed: false,
+                bars: Vec::new(),
             });
         }
     }
@@ -43,6 +44,7 @@ impl Findings {
                 explanation,
                 dot: Some(dot),
                 allowed: false,
+                bars: Vec::new(),
             });
         }
     }

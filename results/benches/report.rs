@@ -108,6 +108,7 @@ fn main() {
             explanation: format!("witness {n}"),
             dot: None,
             allowed: false,
+            bars: Vec::new(),
         });
     }
     let mut conv = CheckResult::new("convergence", Validity::True, "agreed");

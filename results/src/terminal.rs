@@ -113,6 +113,7 @@ mod tests {
                     "Element 4 was acknowledged by op 3\nbut no final read (op 9) holds it.".into(),
                 dot: None,
                 allowed: false,
+                bars: Vec::new(),
             });
         }
         let history = HistorySummary {

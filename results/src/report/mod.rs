@@ -699,6 +699,7 @@ mod tests {
                     .into(),
                 dot: None,
                 allowed: false,
+                bars: Vec::new(),
             });
         }
         let conv = CheckResult::not_applicable("convergence", "not judged: no final reads");
