@@ -36,7 +36,12 @@ pub fn run(args: CheckArgs) -> Result<Exit> {
             workloads::names().join(", ")
         ))
     })?;
-    let claim = claim_of(&args.consistency_models, &target.run, workload)?;
+    let mut claim = claim_of(&args.consistency_models, &target.run, workload)?;
+    claim.linear = crate::plan::linear_budget(
+        args.budget.linear_time_budget,
+        args.budget.linear_memory_budget,
+    )
+    .map_err(|(field, m)| usage(format!("--{}: {m}", field.replace('_', "-"))))?;
     let checkers = checkers_of(workload, &claim)?;
 
     let log = RunLog::open(&target.run)?;
@@ -67,11 +72,13 @@ pub fn run(args: CheckArgs) -> Result<Exit> {
     Ok(Exit::from(results.valid))
 }
 
-/// The consistency models a history is judged against, and where that claim came from.
+/// The consistency models a history is judged against, and where that claim came from; and
+/// what the linearizable checker may spend on each key.
 #[derive(Debug, Clone)]
 pub struct Claim {
     pub models: Vec<String>,
     pub source: String,
+    pub linear: checkers::linear::Budget,
 }
 
 /// The flags' claim; else the one a stored run recorded; else the workload's default.
@@ -81,6 +88,7 @@ fn claim_of(flags: &[String], run: &RunDir, workload: &workloads::WorkloadInfo) 
         return Ok(Claim {
             models: flags.to_vec(),
             source: "--consistency-models".into(),
+            linear: Default::default(),
         });
     }
     let recorded = std::fs::read_to_string(run.test_json())
@@ -101,11 +109,13 @@ fn claim_of(flags: &[String], run: &RunDir, workload: &workloads::WorkloadInfo) 
         return Ok(Claim {
             models,
             source: format!("the run's test.json ({source})"),
+            linear: Default::default(),
         });
     }
     Ok(Claim {
         models: crate::plan::default_claim(workload.name),
         source: format!("the {} workload's default", workload.name),
+        linear: Default::default(),
     })
 }
 
@@ -122,6 +132,7 @@ pub fn options_of(models: &[String]) -> Result<checkers::Options> {
     }
     Ok(checkers::Options {
         consistency_models: models.to_vec(),
+        ..Default::default()
     })
 }
 
@@ -147,6 +158,10 @@ pub fn judge_run(
 fn checkers_of(workload: &workloads::WorkloadInfo, claim: &Claim) -> Result<Vec<Box<dyn Checker>>> {
     let options = checkers::Options {
         consistency_models: claim.models.clone(),
+        linear: checkers::linear::Settings {
+            budget: claim.linear,
+            ..Default::default()
+        },
     };
     let options = &options;
     workload

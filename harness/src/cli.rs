@@ -115,12 +115,26 @@ pub struct CheckArgs {
     /// workload's (eventual; strict-serializable for list-append and rw-register).
     #[arg(long, value_delimiter = ',')]
     pub consistency_models: Vec<String>,
+    #[command(flatten)]
+    pub budget: LinearBudgetArgs,
     /// Where run directories are made when checking a loose history file.
     #[arg(long, default_value = "results")]
     pub results_dir: PathBuf,
     /// The test name for a new run directory (default: check-<file name>).
     #[arg(long)]
     pub test_name: Option<String>,
+}
+
+/// What the `linearizable` checker may spend on each key; a key out of budget is `unknown`.
+#[derive(Debug, Clone, Args)]
+pub struct LinearBudgetArgs {
+    /// Seconds the linearizable checker may search one key (default 60).
+    #[arg(long, value_name = "SECONDS")]
+    pub linear_time_budget: Option<f64>,
+    /// MiB the linearizable checker may use for one key's search (default 1024; keys are
+    /// searched on several threads at once).
+    #[arg(long, value_name = "MIB")]
+    pub linear_memory_budget: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -276,6 +290,8 @@ pub struct TestArgs {
     /// transactions).
     #[arg(long, value_delimiter = ',')]
     pub consistency_models: Vec<String>,
+    #[command(flatten)]
+    pub budget: LinearBudgetArgs,
     /// A setting for the store, repeated for each: ecstore passes them to every node
     /// (--db-flag=--resolution --db-flag=lww-wall); redis takes down-after-ms=N; etcd takes
     /// serializable-reads.

@@ -23,6 +23,8 @@
 //! consistency_models = ["eventual", "read-your-writes"]  # what the store claims (default: the
 //!                             # store's own claim, else the workload's: eventual, or
 //!                             # strict-serializable for transactions)
+//! linear_time_budget = 60     # seconds the linearizable checker may spend on one key
+//! linear_memory_budget = 1024 # MiB it may use for one key
 //! [nodes]
 //! local = true                # or list = "a,b,c", or file = "nodes.toml"
 //! local_nodes = 5
@@ -66,6 +68,8 @@ pub struct PlanInputs {
     pub leave_db_running: Option<bool>,
     pub db_flags: Option<Vec<String>>,
     pub consistency_models: Option<Vec<String>>,
+    pub linear_time_budget: Option<f64>,
+    pub linear_memory_budget: Option<u64>,
     pub results_dir: Option<PathBuf>,
     pub nodes: Option<NodesInput>,
 }
@@ -134,7 +138,21 @@ pub struct TestPlan {
     /// The consistency models the store is judged against, and where that claim came from.
     pub consistency_models: Vec<String>,
     pub claim_source: String,
+    /// What the linearizable checker may spend on one key.
+    #[serde(serialize_with = "budget_json")]
+    pub linear_budget: checkers::linear::Budget,
     pub results_dir: PathBuf,
+}
+
+fn budget_json<S: serde::Serializer>(
+    b: &checkers::linear::Budget,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    serde_json::json!({
+        "time_s": b.time.as_secs_f64(),
+        "memory_mib": b.memory >> 20,
+    })
+    .serialize(s)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -293,6 +311,16 @@ pub fn resolve(
             ),
         },
     };
+    let (time_flag, time) = pick!(linear_time_budget);
+    let (memory_flag, memory) = pick!(linear_memory_budget);
+    let linear_budget = linear_budget(time, memory).map_err(|(field, m)| {
+        let flag = if field == "linear_time_budget" {
+            time_flag
+        } else {
+            memory_flag
+        };
+        err(place(field, flag), m)
+    })?;
     let name = pick!(name).1.unwrap_or_else(|| format!("{db}-{workload}"));
     results::validate_test_name(&name)
         .map_err(|e| err(place("name", flags.name.is_some()), e.to_string()))?;
@@ -358,10 +386,41 @@ pub fn resolve(
         db_flags,
         consistency_models,
         claim_source,
+        linear_budget,
         results_dir: pick!(results_dir)
             .1
             .unwrap_or_else(|| PathBuf::from("results")),
     })
+}
+
+/// The linearizable checker's budget per key from seconds and MiB (each defaults); a bad value
+/// names its field.
+pub fn linear_budget(
+    time_s: Option<f64>,
+    memory_mib: Option<u64>,
+) -> Result<checkers::linear::Budget, (&'static str, String)> {
+    let default = checkers::linear::Budget::default();
+    let time = match time_s {
+        None => default.time,
+        Some(t) if t.is_finite() && t > 0.0 && t < 1e9 => Duration::from_secs_f64(t),
+        Some(t) => {
+            return Err((
+                "linear_time_budget",
+                format!("{t} must be a positive number of seconds"),
+            ));
+        }
+    };
+    let memory = match memory_mib {
+        None => default.memory,
+        Some(m) if (1..=1 << 24).contains(&m) => (m as usize) << 20,
+        Some(m) => {
+            return Err((
+                "linear_memory_budget",
+                format!("{m} must be from 1 to 16777216 MiB"),
+            ));
+        }
+    };
+    Ok(checkers::linear::Budget { time, memory })
 }
 
 /// Checks claimed models by name: at least one, each one rift knows.
@@ -488,6 +547,32 @@ mod tests {
         assert!(
             e.starts_with("--consistency-models: unknown model \"acid\"; rift knows"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn the_linear_budget_defaults_and_bad_values_name_their_field() {
+        let plan = resolve_builtin(None, flags("set")).unwrap();
+        assert_eq!(plan.linear_budget.time, Duration::from_secs(60));
+        assert_eq!(plan.linear_budget.memory, 1 << 30);
+        let file: PlanInputs =
+            toml::from_str("linear_time_budget = 2.5\nlinear_memory_budget = 64\n").unwrap();
+        let plan =
+            resolve_builtin(Some((Path::new("p.toml"), file.clone())), flags("set")).unwrap();
+        assert_eq!(plan.linear_budget.time, Duration::from_millis(2500));
+        assert_eq!(plan.linear_budget.memory, 64 << 20);
+        let mut f = flags("set");
+        f.linear_memory_budget = Some(0);
+        let e = resolve_builtin(Some((Path::new("p.toml"), file)), f).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--linear-memory-budget: 0 must be from 1 to 16777216 MiB"
+        );
+        let file: PlanInputs = toml::from_str("linear_time_budget = -1.0\n").unwrap();
+        let e = resolve_builtin(Some((Path::new("p.toml"), file)), flags("set")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "p.toml: linear_time_budget: -1 must be a positive number of seconds"
         );
     }
 

@@ -146,6 +146,8 @@ fn resolve_plan(args: &TestArgs, registry: &stores::Registry) -> Result<TestPlan
         db_flags: (!args.db_flags.is_empty()).then(|| args.db_flags.clone()),
         consistency_models: (!args.consistency_models.is_empty())
             .then(|| args.consistency_models.clone()),
+        linear_time_budget: args.budget.linear_time_budget,
+        linear_memory_budget: args.budget.linear_memory_budget,
         results_dir: args.results_dir.clone(),
         nodes: Some(NodesInput {
             list: args.nodes.nodes.clone(),
@@ -561,6 +563,7 @@ async fn run_one(
     let claim = crate::check::Claim {
         models: plan.consistency_models.clone(),
         source: plan.claim_source.clone(),
+        linear: plan.linear_budget,
     };
     let results = crate::check::judge_run(run_dir, info, run_info, &claim)?;
     if let Some(r) = &final_report {
