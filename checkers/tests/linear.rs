@@ -60,7 +60,7 @@ fn generate(seed: u64, processes: u64, steps: usize, keys: i64, inject: Inject) 
     let mut open: Vec<Option<Open>> = (0..processes).map(|_| None).collect();
     let mut pids: Vec<u64> = (0..processes).collect();
     let mut next_pid = processes;
-    let mut push = |ops: &mut Vec<Op>, kind, p, f: &str, v: Value| {
+    let push = |ops: &mut Vec<Op>, kind, p, f: &str, v: Value| {
         let i = ops.len() as u64;
         ops.push(Op::new(kind, Process::Client(p), f, v).at(i, i * 1_000));
     };
@@ -79,7 +79,7 @@ fn generate(seed: u64, processes: u64, steps: usize, keys: i64, inject: Inject) 
             let p = 1_000_000;
             let k = 0;
             let (x, z, y) = (Value::Int(-1), Value::Int(-2), Value::Int(-3));
-            let mut pair = |ops: &mut Vec<Op>, f: &str, asked: Value, done: Value| {
+            let pair = |ops: &mut Vec<Op>, f: &str, asked: Value, done: Value| {
                 push(ops, OpType::Invoke, p, f, keyed(k, asked));
                 push(ops, OpType::Ok, p, f, keyed(k, done));
             };
