@@ -9,7 +9,7 @@ use rustc_hash::FxHashMap;
 use std::hash::Hash;
 
 /// One operation as the models see it: values by number in its key's table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Call {
     /// A read that returned value `0`.
     Read(u32),
@@ -20,6 +20,23 @@ pub enum Call {
     Get(u32),
     Put(u32),
     Append(u32),
+}
+
+impl Call {
+    /// Whether, wherever the op is legal, it leaves the state as it found it (a read; a cas of
+    /// a value to itself): such an op, once it may be placed, can be placed at once.
+    pub fn only_observes(self) -> bool {
+        match self {
+            Call::Read(_) | Call::Get(_) => true,
+            Call::Cas(old, new) => old == new,
+            Call::Write(_) | Call::Put(_) | Call::Append(_) => false,
+        }
+    }
+
+    /// Whether the op is legal in every state and leaves the same state whatever it found.
+    pub fn overwrites(self) -> bool {
+        matches!(self, Call::Write(_) | Call::Put(_))
+    }
 }
 
 /// A sequential specification: from a state, an operation either is legal (and gives the next
