@@ -589,3 +589,73 @@ fn a_mistake_deep_in_a_history_is_named_and_every_op_before_it_is_kept() {
     let kept = std::fs::read_to_string(copy).unwrap().lines().count();
     assert_eq!(kept, 5_000, "every op before the bad line is copied");
 }
+
+#[test]
+fn a_knossos_cas_register_history_is_judged_linearizable_or_not_with_a_drawn_witness() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = rift(
+        dir.path(),
+        &[
+            "check",
+            sample("cas-register-lost.edn").to_str().unwrap(),
+            "-w",
+            "cas-register",
+            "--linear-time-budget",
+            "5",
+        ],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("nonlinearizable"), "{stdout}");
+    let results: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("results/latest/results.json")).unwrap(),
+    )
+    .unwrap();
+    let linear = &results["results"][1];
+    assert_eq!(linear["checker"], "linearizable");
+    assert_eq!(linear["figures"]["model"], "cas-register");
+    let witness = &linear["anomalies"][0];
+    // The read of 2 (op 6) cannot be placed; its bar is the failing one.
+    let failing: Vec<&serde_json::Value> = witness["bars"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["failing"] == true)
+        .collect();
+    assert_eq!(failing.len(), 1, "{witness}");
+    assert_eq!(failing[0]["index"], 6);
+    let html = std::fs::read_to_string(dir.path().join("results/latest/report.html")).unwrap();
+    let at = html.find("id=\"witness-0\"").expect("a witness timeline");
+    assert!(html[at..].contains("<svg"));
+    assert!(html[at..].contains("read"), "the failing op labelled");
+
+    // Porcupine's kv shape: :key, strings, an indeterminate append that took effect.
+    let out = rift(
+        dir.path(),
+        &[
+            "check",
+            sample("kv-porcupine.edn").to_str().unwrap(),
+            "-w",
+            "kv",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // A bad budget is a usage error naming the flag.
+    let out = rift(
+        dir.path(),
+        &[
+            "check",
+            sample("kv-porcupine.edn").to_str().unwrap(),
+            "-w",
+            "kv",
+            "--linear-memory-budget",
+            "0",
+        ],
+    );
+    assert_eq!(code(&out), 254, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--linear-memory-budget"),
+        "{}",
+        stderr(&out)
+    );
+}

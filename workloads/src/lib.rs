@@ -31,8 +31,20 @@ pub const WORKLOADS: &[WorkloadInfo] = &[
     WorkloadInfo {
         name: "register",
         about: "reads and writes of unique values to single keys",
-        checkers: &["stats", "register", "session"],
+        checkers: &["stats", "register", "session", "linearizable"],
         claims: &["eventual"],
+    },
+    WorkloadInfo {
+        name: "cas-register",
+        about: "reads, writes and compare-and-set of small values on registers (as Knossos')",
+        checkers: &["stats", "linearizable"],
+        claims: &["linearizable"],
+    },
+    WorkloadInfo {
+        name: "kv",
+        about: "get, put and append of strings on keys (as Porcupine's kv)",
+        checkers: &["stats", "linearizable"],
+        claims: &["linearizable"],
     },
     WorkloadInfo {
         name: "set",

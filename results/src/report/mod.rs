@@ -354,6 +354,29 @@ pub fn render_html(
         }
         h.push_str("</table>\n");
     }
+    // Linearizability witnesses, drawn from the results alone: the first few.
+    let witnesses: Vec<&checkers::Anomaly> = results
+        .results
+        .iter()
+        .flat_map(|r| r.anomalies.iter())
+        .filter(|a| !a.bars.is_empty())
+        .take(4)
+        .collect();
+    if !witnesses.is_empty() {
+        h.push_str("<h2>Linearizability witnesses</h2>\n");
+        for (i, a) in witnesses.iter().enumerate() {
+            let failing = a.bars.iter().find(|b| b.failing);
+            let title = match failing {
+                Some(b) => format!("{}: no order places {} ({})", a.kind, b.label, b.index),
+                None => a.kind.clone(),
+            };
+            plot(
+                &mut h,
+                &format!("witness-{i}"),
+                plots::bars(&title, &a.bars).map(Some),
+            );
+        }
+    }
     if !scan.timelines.is_empty() {
         h.push_str("<h2>Around the anomalies</h2>\n");
         for (i, t) in scan.timelines.iter().enumerate() {

@@ -402,3 +402,89 @@ pub fn timeline(t: &Timeline) -> Result<String> {
         Ok(())
     })
 }
+
+/// A linearizability witness: one lane per process, each op a bar from invocation to
+/// completion (to the right edge when it never completed), the ops of the order found numbered
+/// and green, the op that cannot be placed red and outlined, the others open around it grey.
+pub fn bars(title: &str, bars: &[checkers::Bar]) -> Result<String> {
+    let mut processes: Vec<&str> = bars.iter().map(|b| b.process.as_str()).collect();
+    // Numbers in numeric order, names after them.
+    processes.sort_unstable_by_key(|p| (p.parse::<u64>().map_or(1, |_| 0), p.len(), *p));
+    processes.dedup();
+    let start = bars.iter().map(|b| b.start).min().unwrap_or(0);
+    let end = bars
+        .iter()
+        .map(|b| b.end.unwrap_or(b.start))
+        .max()
+        .unwrap_or(start)
+        .max(start + 1);
+    let ms = |ns: u64| ns.saturating_sub(start) as f64 / 1e6;
+    let span = ms(end) * 1.08;
+    let rows = processes.len().max(1);
+    svg((W, 80 + 26 * rows as u32), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, ("sans-serif", 14))
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(20)
+            .build_cartesian_2d(0f64..span, 0f64..rows as f64)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(0)
+            .x_desc("ms from the first op shown; #n: place in the order found")
+            .draw()
+            .map_err(err)?;
+        for (i, p) in processes.iter().enumerate() {
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    format!("p{p}"),
+                    (0.0, i as f64 + 0.95),
+                    ("sans-serif", 10).into_font().color(&RGBColor(90, 90, 90)),
+                )))
+                .map_err(err)?;
+        }
+        for b in bars {
+            let row = processes.iter().position(|p| *p == b.process).unwrap_or(0) as f64;
+            let colour = if b.failing {
+                FAIL
+            } else if b.order.is_some() {
+                OK
+            } else {
+                RGBColor(150, 150, 150)
+            };
+            let (x0, x1) = (
+                ms(b.start),
+                b.end.map_or(span, ms).max(ms(b.start) + span / 400.0),
+            );
+            let alpha = if b.end.is_some() { 0.55 } else { 0.25 };
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(x0, row + 0.2), (x1, row + 0.8)],
+                    colour.mix(alpha).filled(),
+                )))
+                .map_err(err)?;
+            if b.failing {
+                chart
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [(x0, row + 0.15), (x1, row + 0.85)],
+                        FAIL.stroke_width(2),
+                    )))
+                    .map_err(err)?;
+            }
+            let label = match b.order {
+                Some(n) => format!("#{n} {} ({})", b.label, b.index),
+                None => format!("{} ({})", b.label, b.index),
+            };
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    label,
+                    (x0, row + 0.35),
+                    ("sans-serif", 10).into_font(),
+                )))
+                .map_err(err)?;
+        }
+        Ok(())
+    })
+}
