@@ -131,6 +131,8 @@ pub struct Linearizable {
     /// The first malformed op: index and what is wrong.
     malformed: Option<(u64, String)>,
     dropped_reads: u64,
+    /// Final reads (rift's, each on one node's own replica after the faults): not judged.
+    final_reads: u64,
     failed: u64,
     indeterminate: u64,
     other_fs: std::collections::BTreeMap<String, u64>,
@@ -206,6 +208,7 @@ impl Linearizable {
             mixed: None,
             malformed: None,
             dropped_reads: 0,
+            final_reads: 0,
             failed: 0,
             indeterminate: 0,
             other_fs: Default::default(),
@@ -321,7 +324,7 @@ impl Checker for Linearizable {
     fn observe(&mut self, event: &Event<'_>) {
         match *event {
             Event::Invoke(op) => {
-                if kind_of(&op.f).is_some() {
+                if kind_of(&op.f).is_some() && !op.is_final {
                     let process = self.process(&op.process);
                     self.open
                         .insert(op.index, (op.time, key_field(op), process));
@@ -333,6 +336,10 @@ impl Checker for Linearizable {
                     *self.other_fs.entry(invoked.f.to_string()).or_default() += 1;
                     return;
                 };
+                if op.is_final {
+                    self.final_reads += 1;
+                    return;
+                }
                 let reads = matches!(kind, Kind::Read | Kind::Get);
                 match op.kind {
                     OpType::Fail => {
@@ -375,6 +382,11 @@ impl Checker for Linearizable {
                 let Some(kind) = kind_of(invoked.f) else {
                     return;
                 };
+                if opened.is_none() && !invoked.alone {
+                    // A final read's invocation, not kept.
+                    self.final_reads += 1;
+                    return;
+                }
                 if matches!(kind, Kind::Read | Kind::Get) {
                     self.dropped_reads += 1;
                     return;
@@ -620,6 +632,7 @@ fn judge(
     f.insert("indeterminate".into(), json!(me.indeterminate));
     f.insert("failed-dropped".into(), json!(me.failed));
     f.insert("reads-dropped".into(), json!(me.dropped_reads));
+    f.insert("final-reads-skipped".into(), json!(me.final_reads));
     f.insert("keys-nonlinearizable".into(), json!(not.len()));
     f.insert("keys-out-of-budget".into(), json!(out_of_budget.len()));
     f.insert("search-steps".into(), json!(steps));
