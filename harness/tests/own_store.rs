@@ -228,7 +228,7 @@ fn rift_test_help_lists_every_store_with_its_workloads() {
         "redis",
         "workloads: set, register, counter, list-append; has primaries",
         "etcd",
-        "workloads: register, set, list-append; has primaries",
+        "workloads: register, cas-register, set, list-append; has primaries",
     ] {
         assert!(help.contains(line), "{line:?} not in:\n{help}");
     }

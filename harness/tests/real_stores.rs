@@ -84,7 +84,7 @@ fn redis_sentinel_loses_acknowledged_adds_when_its_primary_is_cut_off() {
 #[test]
 fn etcd_with_linearizable_reads_shows_no_anomaly_under_partitions_and_kills() {
     let Some(c) = Cluster::up(2) else { return };
-    for workload in ["register", "set", "list-append"] {
+    for workload in ["register", "cas-register", "set", "list-append"] {
         let (code, results, _) = c.test(&[
             "--concurrency",
             "2n",
@@ -108,6 +108,11 @@ fn etcd_with_linearizable_reads_shows_no_anomaly_under_partitions_and_kills() {
             .as_u64()
             .unwrap();
         assert!(ok > 100, "{workload}: only {ok} ops");
+        if workload.ends_with("register") {
+            // Judged linearizable, key by key, cas and repeated values included.
+            let linear = checker(&results, "linearizable");
+            assert_eq!(linear["valid"], true, "{linear}");
+        }
         if workload == "list-append" {
             // Real transactions, judged by the Elle checker.
             let elle = checker(&results, "list-append");

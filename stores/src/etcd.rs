@@ -8,6 +8,8 @@
 //!
 //! - `register`: put and range on `r<k>`; reads are linearizable unless
 //!   `--db-flag serializable-reads` (then served from the node's own state, possibly stale).
+//! - `cas-register`: put and range on `c<k>`, and `cas [old new]` as one txn that compares the
+//!   value with `old` and puts `new`; a compare that fails is a definite `fail`.
 //! - `set`: a key per element under `s/`, read by one range over the prefix.
 //! - `list-append` as transactions: the keys a transaction touches are read in one etcd txn
 //!   (their values and mod revisions), its micro-ops are applied to that snapshot, and its
@@ -36,7 +38,7 @@ use workloads::{Client, Clients, Completion};
 
 pub const CLIENT_PORT: u16 = 2379;
 pub const PEER_PORT: u16 = 2380;
-pub const WORKLOADS: &[&str] = &["register", "set", "list-append"];
+pub const WORKLOADS: &[&str] = &["register", "cas-register", "set", "list-append"];
 
 /// etcd on a set of nodes.
 #[derive(Debug, Clone, Default)]
@@ -350,6 +352,8 @@ fn kvs(range_response: &Json) -> Vec<(String, String, String)> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Workload {
     Register,
+    /// Keys `c<k>`: small values, and cas as a txn comparing the value.
+    CasRegister,
     Set,
     ListTxn,
 }
@@ -384,19 +388,52 @@ impl EtcdClient {
                     .map(|()| op.value.clone()),
                 _ => return Completion::fail("write takes [key, integer]"),
             },
-            (Workload::Register | Workload::ListTxn, "read") => {
+            (Workload::CasRegister, "write") => match keyed(&op.value) {
+                Some((k, v)) if v.as_int().is_some() => g
+                    .put(
+                        &format!("c{k}"),
+                        &v.as_int().unwrap_or_default().to_string(),
+                    )
+                    .await
+                    .map(|()| op.value.clone()),
+                _ => return Completion::fail("write takes [key, integer]"),
+            },
+            (Workload::CasRegister, "cas") => {
+                let pair = keyed(&op.value).and_then(|(k, p)| {
+                    let p = p.as_seq()?;
+                    Some((k, p.first()?.as_int()?, p.get(1)?.as_int()?))
+                });
+                let Some((k, old, new)) = pair else {
+                    return Completion::fail("cas takes [key, [old new]] of integers");
+                };
+                let key = b64(&format!("c{k}"));
+                let txn = json!({
+                    "compare": [{"key": key, "target": "VALUE", "result": "EQUAL",
+                                 "value": b64(&old.to_string())}],
+                    "success": [{"request_put": {"key": key, "value": b64(&new.to_string())}}],
+                });
+                match g.post("kv/txn", txn).await {
+                    // proto3's JSON leaves out `false`.
+                    Ok(answer) if answer["succeeded"].as_bool() == Some(true) => {
+                        Ok(op.value.clone())
+                    }
+                    Ok(_) => return Completion::fail(format!("cas: c{k} did not hold {old}")),
+                    Err(e) => Err(e),
+                }
+            }
+            (Workload::Register | Workload::CasRegister | Workload::ListTxn, "read") => {
                 let Some((k, _)) = keyed(&op.value) else {
                     return Completion::fail("read takes [key, nil]");
                 };
-                let prefix = if self.workload == Workload::Register {
-                    "r"
-                } else {
-                    "l"
+                let prefix = match self.workload {
+                    Workload::Register => "r",
+                    Workload::CasRegister => "c",
+                    _ => "l",
                 };
                 g.range(&format!("{prefix}{k}"), None).await.map(|kvs| {
                     let v = kvs.first().map(|(_, v, _)| v.clone());
                     let v = match self.workload {
-                        Workload::Register => v
+                        Workload::Register | Workload::CasRegister => v
                             .and_then(|v| v.parse::<i64>().ok())
                             .map_or(Value::Nil, Value::Int),
                         _ => Value::List(
@@ -534,6 +571,7 @@ impl Client for EtcdClient {
 pub fn clients(workload: &str, db: &EtcdDb) -> Option<Arc<dyn Clients>> {
     let workload = match workload {
         "register" => Workload::Register,
+        "cas-register" => Workload::CasRegister,
         "set" => Workload::Set,
         "list-append" => Workload::ListTxn,
         _ => return None,
