@@ -659,3 +659,22 @@ fn a_knossos_cas_register_history_is_judged_linearizable_or_not_with_a_drawn_wit
         stderr(&out)
     );
 }
+
+#[test]
+fn jepsen_etcd_histories_get_porcupines_verdicts() {
+    // Porcupine's own tests: etcd_000 is not linearizable, etcd_002 is.
+    let dir = tempfile::tempdir().unwrap();
+    for (log, exit) in [("etcd_000.log", 1), ("etcd_002.log", 0)] {
+        let path = sample(&format!("jepsen-etcd/{log}"));
+        let out = rift(dir.path(), &["check", path.to_str().unwrap(), "-w", "cas-register"]);
+        assert_eq!(code(&out), exit, "{log}: {}", stderr(&out));
+        let results: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("results/latest/results.json")).unwrap(),
+        )
+        .unwrap();
+        let linear = &results["results"][1];
+        assert_eq!(linear["figures"]["model"], "cas-register", "{log}");
+        // Timed-out ops (`:info`, valued `:timed-out`) are indeterminate, not dropped.
+        assert!(linear["figures"]["indeterminate"].as_u64().unwrap() > 10, "{log}");
+    }
+}
