@@ -247,7 +247,7 @@ fn resolve(args: &CheckArgs) -> Result<Target> {
             copy: false,
         });
     }
-    let format = Format::from_path(input).ok_or_else(|| {
+    let format = Format::of_file(input).ok_or_else(|| {
         usage(format!(
             "{}: cannot tell the history format from the extension (use .jsonl, .json, .edn, or .log for a Jepsen text log)",
             input.display()

@@ -71,7 +71,7 @@ fn stream_ops(
 ) -> Result<Vec<String>> {
     let bad = |e: history::HistoryError| usage(e.to_string());
     let io = |e: std::io::Error| anyhow::anyhow!("writing: {e}");
-    match Format::from_path(input) {
+    match Format::of_file(input) {
         Some(Format::Jsonl) if !history::jsonl::is_array(input).map_err(bad)? => {
             let mut reader = history::JsonlReader::open(input).map_err(bad)?;
             for op in reader.by_ref() {

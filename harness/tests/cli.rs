@@ -168,7 +168,7 @@ fn bad_input_exits_254_naming_the_place() {
         ),
         (
             &["check", "h.jsonl", "-w", "bank"],
-            "unknown workload \"bank\"; rift knows register, set",
+            "unknown workload \"bank\"; rift knows register, cas-register, kv, set",
         ),
         (&["check", "h.jsonl"], "--workload is required"),
         (
@@ -640,6 +640,10 @@ fn a_knossos_cas_register_history_is_judged_linearizable_or_not_with_a_drawn_wit
         ],
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // As Porcupine keeps them: EDN lines in a .txt file.
+    std::fs::copy(sample("kv-porcupine.edn"), dir.path().join("c10-ok.txt")).unwrap();
+    let out = rift(dir.path(), &["check", "c10-ok.txt", "-w", "kv"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
     // A bad budget is a usage error naming the flag.
     let out = rift(
         dir.path(),
@@ -666,7 +670,10 @@ fn jepsen_etcd_histories_get_porcupines_verdicts() {
     let dir = tempfile::tempdir().unwrap();
     for (log, exit) in [("etcd_000.log", 1), ("etcd_002.log", 0)] {
         let path = sample(&format!("jepsen-etcd/{log}"));
-        let out = rift(dir.path(), &["check", path.to_str().unwrap(), "-w", "cas-register"]);
+        let out = rift(
+            dir.path(),
+            &["check", path.to_str().unwrap(), "-w", "cas-register"],
+        );
         assert_eq!(code(&out), exit, "{log}: {}", stderr(&out));
         let results: serde_json::Value = serde_json::from_str(
             &std::fs::read_to_string(dir.path().join("results/latest/results.json")).unwrap(),
@@ -675,6 +682,9 @@ fn jepsen_etcd_histories_get_porcupines_verdicts() {
         let linear = &results["results"][1];
         assert_eq!(linear["figures"]["model"], "cas-register", "{log}");
         // Timed-out ops (`:info`, valued `:timed-out`) are indeterminate, not dropped.
-        assert!(linear["figures"]["indeterminate"].as_u64().unwrap() > 10, "{log}");
+        assert!(
+            linear["figures"]["indeterminate"].as_u64().unwrap() > 10,
+            "{log}"
+        );
     }
 }

@@ -53,6 +53,33 @@ impl Format {
             _ => None,
         }
     }
+
+    /// The format of a file to read: its extension's, except that a `.log` or `.txt` file whose
+    /// first line that is not blank opens an EDN map (or a vector of them) is EDN (Porcupine keeps its kv
+    /// histories as `{:process 0, :type :invoke, ...}` lines in `.txt` files).
+    pub fn of_file(path: &Path) -> Option<Format> {
+        let by_name = Format::from_path(path)?;
+        if by_name != Format::Text {
+            return Some(by_name);
+        }
+        use std::io::BufRead;
+        let first = std::fs::File::open(path).ok().and_then(|f| {
+            std::io::BufReader::new(f)
+                .lines()
+                .map_while(Result::ok)
+                .find(|l| !l.trim().is_empty())
+        });
+        match first.as_deref().map(str::trim_start) {
+            // `{:process 0, ...}` or `[{:process ...`: EDN keywords, not JSON.
+            Some(l)
+                if (l.starts_with('{') || l.starts_with('['))
+                    && l.trim_start_matches(['[', '{', ' ']).starts_with(':') =>
+            {
+                Some(Format::Edn)
+            }
+            _ => Some(Format::Text),
+        }
+    }
 }
 
 /// A whole history read into memory, with what the reader had to say about it.
@@ -63,9 +90,9 @@ pub struct Loaded {
     pub warnings: Vec<String>,
 }
 
-/// Reads a whole history file in the format its extension names.
+/// Reads a whole history file in its format ([`Format::of_file`]).
 pub fn load(path: &Path) -> Result<Loaded, HistoryError> {
-    match Format::from_path(path) {
+    match Format::of_file(path) {
         Some(Format::Jsonl) => jsonl::load(path),
         Some(Format::Edn) => edn::load(path),
         Some(Format::Text) => text::load(path),
