@@ -378,24 +378,20 @@ impl EtcdClient {
         };
         let is_read = &*op.f == "read";
         let done = match (self.workload, &*op.f) {
-            (Workload::Register, "write") => match keyed(&op.value) {
-                Some((k, v)) if v.as_int().is_some() => g
-                    .put(
-                        &format!("r{k}"),
+            (Workload::Register | Workload::CasRegister, "write") => match keyed(&op.value) {
+                Some((k, v)) if v.as_int().is_some() => {
+                    let prefix = if self.workload == Workload::Register {
+                        "r"
+                    } else {
+                        "c"
+                    };
+                    g.put(
+                        &format!("{prefix}{k}"),
                         &v.as_int().unwrap_or_default().to_string(),
                     )
                     .await
-                    .map(|()| op.value.clone()),
-                _ => return Completion::fail("write takes [key, integer]"),
-            },
-            (Workload::CasRegister, "write") => match keyed(&op.value) {
-                Some((k, v)) if v.as_int().is_some() => g
-                    .put(
-                        &format!("c{k}"),
-                        &v.as_int().unwrap_or_default().to_string(),
-                    )
-                    .await
-                    .map(|()| op.value.clone()),
+                    .map(|()| op.value.clone())
+                }
                 _ => return Completion::fail("write takes [key, integer]"),
             },
             (Workload::CasRegister, "cas") => {

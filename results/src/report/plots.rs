@@ -321,6 +321,80 @@ pub fn quantiles(title: &str, bars: &[(String, f64)]) -> Result<Option<String>> 
     .map(Some)
 }
 
+type Lanes<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// A chart with one labelled lane per process over `span` ms.
+fn lanes<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    title: &str,
+    x_desc: &str,
+    span: f64,
+    processes: &[&str],
+) -> Result<Lanes<'a, 'b>> {
+    let rows = processes.len().max(1);
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 14))
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(20)
+        .build_cartesian_2d(0f64..span, 0f64..rows as f64)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(0)
+        .x_desc(x_desc)
+        .draw()
+        .map_err(err)?;
+    for (i, p) in processes.iter().enumerate() {
+        chart
+            .draw_series(std::iter::once(Text::new(
+                format!("p{p}"),
+                (0.0, i as f64 + 0.95),
+                ("sans-serif", 10).into_font().color(&RGBColor(90, 90, 90)),
+            )))
+            .map_err(err)?;
+    }
+    Ok(chart)
+}
+
+/// One op as a bar in its lane, from `x.0` to `x.1` ms, labelled, outlined if asked.
+fn op_bar(
+    chart: &mut Lanes<'_, '_>,
+    row: f64,
+    x: (f64, f64),
+    fill: RGBAColor,
+    outline: Option<RGBColor>,
+    label: String,
+) -> Result<()> {
+    chart
+        .draw_series(std::iter::once(Rectangle::new(
+            [(x.0, row + 0.2), (x.1, row + 0.8)],
+            fill.filled(),
+        )))
+        .map_err(err)?;
+    if let Some(c) = outline {
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(x.0, row + 0.15), (x.1, row + 0.85)],
+                c.stroke_width(2),
+            )))
+            .map_err(err)?;
+    }
+    chart
+        .draw_series(std::iter::once(Text::new(
+            label,
+            (x.0, row + 0.35),
+            ("sans-serif", 10).into_font(),
+        )))
+        .map_err(err)?;
+    Ok(())
+}
+
 /// The ops around an anomaly: one row per process, a bar from invocation to completion,
 /// coloured by outcome, the witness ops outlined.
 pub fn timeline(t: &Timeline) -> Result<String> {
@@ -339,32 +413,8 @@ pub fn timeline(t: &Timeline) -> Result<String> {
     let span = ms(end) * 1.02;
     let rows = processes.len().max(1);
     svg((W, 70 + 26 * rows as u32), |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(
-                format!("ops around the first {} (witness ops outlined)", t.kind),
-                ("sans-serif", 14),
-            )
-            .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(20)
-            .build_cartesian_2d(0f64..span, 0f64..rows as f64)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(0)
-            .x_desc("ms from the first op shown")
-            .draw()
-            .map_err(err)?;
-        for (i, p) in processes.iter().enumerate() {
-            chart
-                .draw_series(std::iter::once(Text::new(
-                    format!("p{p}"),
-                    (0.0, i as f64 + 0.95),
-                    ("sans-serif", 10).into_font().color(&RGBColor(90, 90, 90)),
-                )))
-                .map_err(err)?;
-        }
+        let title = format!("ops around the first {} (witness ops outlined)", t.kind);
+        let mut chart = lanes(root, &title, "ms from the first op shown", span, &processes)?;
         for o in &t.ops {
             let row = processes.iter().position(|p| *p == o.process).unwrap_or(0) as f64;
             let c = match o.outcome {
@@ -373,31 +423,19 @@ pub fn timeline(t: &Timeline) -> Result<String> {
                 OpType::Info => INFO,
                 OpType::Invoke => RGBColor(150, 150, 150),
             };
-            let (a, b) = (
+            let x = (
                 ms(o.start),
                 ms(o.end.unwrap_or(end)).max(ms(o.start) + span / 400.0),
             );
-            chart
-                .draw_series(std::iter::once(Rectangle::new(
-                    [(a, row + 0.2), (b, row + 0.8)],
-                    c.mix(0.55).filled(),
-                )))
-                .map_err(err)?;
-            if o.witness {
-                chart
-                    .draw_series(std::iter::once(Rectangle::new(
-                        [(a, row + 0.15), (b, row + 0.85)],
-                        BLACK.stroke_width(2),
-                    )))
-                    .map_err(err)?;
-            }
-            chart
-                .draw_series(std::iter::once(Text::new(
-                    format!("{} {}", o.f, o.index),
-                    (a, row + 0.35),
-                    ("sans-serif", 10).into_font(),
-                )))
-                .map_err(err)?;
+            let outline = o.witness.then_some(BLACK);
+            op_bar(
+                &mut chart,
+                row,
+                x,
+                c.mix(0.55),
+                outline,
+                format!("{} {}", o.f, o.index),
+            )?;
         }
         Ok(())
     })
@@ -422,29 +460,8 @@ pub fn bars(title: &str, bars: &[checkers::Bar]) -> Result<String> {
     let span = ms(end) * 1.08;
     let rows = processes.len().max(1);
     svg((W, 80 + 26 * rows as u32), |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 14))
-            .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(20)
-            .build_cartesian_2d(0f64..span, 0f64..rows as f64)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(0)
-            .x_desc("ms from the first op shown; #n: place in the order found")
-            .draw()
-            .map_err(err)?;
-        for (i, p) in processes.iter().enumerate() {
-            chart
-                .draw_series(std::iter::once(Text::new(
-                    format!("p{p}"),
-                    (0.0, i as f64 + 0.95),
-                    ("sans-serif", 10).into_font().color(&RGBColor(90, 90, 90)),
-                )))
-                .map_err(err)?;
-        }
+        let x_desc = "ms from the first op shown; #n: place in the order found";
+        let mut chart = lanes(root, title, x_desc, span, &processes)?;
         for b in bars {
             let row = processes.iter().position(|p| *p == b.process).unwrap_or(0) as f64;
             let colour = if b.failing {
@@ -454,36 +471,23 @@ pub fn bars(title: &str, bars: &[checkers::Bar]) -> Result<String> {
             } else {
                 RGBColor(150, 150, 150)
             };
-            let (x0, x1) = (
+            let x = (
                 ms(b.start),
                 b.end.map_or(span, ms).max(ms(b.start) + span / 400.0),
             );
             let alpha = if b.end.is_some() { 0.55 } else { 0.25 };
-            chart
-                .draw_series(std::iter::once(Rectangle::new(
-                    [(x0, row + 0.2), (x1, row + 0.8)],
-                    colour.mix(alpha).filled(),
-                )))
-                .map_err(err)?;
-            if b.failing {
-                chart
-                    .draw_series(std::iter::once(Rectangle::new(
-                        [(x0, row + 0.15), (x1, row + 0.85)],
-                        FAIL.stroke_width(2),
-                    )))
-                    .map_err(err)?;
-            }
             let label = match b.order {
                 Some(n) => format!("#{n} {} ({})", b.label, b.index),
                 None => format!("{} ({})", b.label, b.index),
             };
-            chart
-                .draw_series(std::iter::once(Text::new(
-                    label,
-                    (x0, row + 0.35),
-                    ("sans-serif", 10).into_font(),
-                )))
-                .map_err(err)?;
+            op_bar(
+                &mut chart,
+                row,
+                x,
+                colour.mix(alpha),
+                b.failing.then_some(FAIL),
+                label,
+            )?;
         }
         Ok(())
     })
