@@ -456,11 +456,18 @@ pub fn bars(title: &str, bars: &[checkers::Bar]) -> Result<String> {
         .max()
         .unwrap_or(start)
         .max(start + 1);
-    let ms = |ns: u64| ns.saturating_sub(start) as f64 / 1e6;
+    // In a unit the span is at least one of (histories without times have tiny ones).
+    let (div, unit) = match end - start {
+        d if d >= 1_000_000 => (1e6, "ms"),
+        d if d >= 1_000 => (1e3, "µs"),
+        _ => (1.0, "ns"),
+    };
+    let ms = |ns: u64| ns.saturating_sub(start) as f64 / div;
     let span = ms(end) * 1.08;
     let rows = processes.len().max(1);
     svg((W, 80 + 26 * rows as u32), |root| {
-        let x_desc = "ms from the first op shown; #n: place in the order found";
+        let x_desc = format!("{unit} from the first op shown; #n: place in the order found");
+        let x_desc = x_desc.as_str();
         let mut chart = lanes(root, title, x_desc, span, &processes)?;
         for b in bars {
             let row = processes.iter().position(|p| *p == b.process).unwrap_or(0) as f64;
