@@ -1,7 +1,8 @@
 //! Property tests of `linearizable`: histories generated from a sequential execution of the
 //! model — random concurrency, crashed ops (`info`, the process replaced), failed ops, small
 //! repeated values, `cas`, several keys — are always linearizable; one injected stale read, lost
-//! write or wrong cas result is always found; the result is the same on one thread and many.
+//! write or wrong cas result is always found. (Histories this small are searched on one thread;
+//! the unit tests compare one thread with many on a larger one.)
 #![allow(clippy::unwrap_used)]
 
 use checkers::linear::{Budget, Settings};
@@ -199,11 +200,6 @@ fn judge(ops: &[Op], threads: usize) -> CheckResult {
         .remove(0)
 }
 
-fn strip(mut r: CheckResult) -> CheckResult {
-    r.figures.remove("slowest-key-ms");
-    r
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
 
@@ -215,7 +211,6 @@ proptest! {
         let r = judge(&ops, 1);
         // (Nothing to judge when every op failed or is an indeterminate read.)
         prop_assert!(r.valid == Validity::True || !r.applicable, "{}\n{:#?}", r.summary, r.anomalies);
-        prop_assert_eq!(strip(r), strip(judge(&ops, 4)));
     }
 
     #[test]
@@ -230,7 +225,6 @@ proptest! {
         prop_assert_eq!(r.anomaly_counts.get("nonlinearizable"), Some(&1));
         // The witness names key 0, where the violation was put.
         prop_assert!(r.anomalies[0].explanation.contains("of key 0"), "{}", r.anomalies[0].explanation);
-        prop_assert_eq!(strip(r), strip(judge(&ops, 3)));
     }
 }
 

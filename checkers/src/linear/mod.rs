@@ -472,29 +472,34 @@ fn run_keys(
             (Family::Register, false) => search::search(&ops, &mut Register, budget),
         }
     };
-    let threads = settings.threads.clamp(1, per_key.len().max(1));
+    // A few thousand ops are searched sooner than threads start.
+    let total: usize = per_key.iter().map(|k| k.ops.len()).sum();
+    let threads = if total < 2048 {
+        1
+    } else {
+        settings.threads.clamp(1, per_key.len().max(1))
+    };
     if threads == 1 {
         return per_key.iter().map(one).collect();
     }
     let next = AtomicUsize::new(0);
+    let work = || {
+        let mut mine = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(k) = per_key.get(i) else { break };
+            mine.push((i, one(k)));
+        }
+        mine
+    };
     let mut done: Vec<(usize, (Outcome, Effort))> = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(k) = per_key.get(i) else { break };
-                        mine.push((i, one(k)));
-                    }
-                    mine
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().unwrap_or_default())
-            .collect()
+        // This thread is one of the workers.
+        let helpers: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
+        let mut all = work();
+        for h in helpers {
+            all.extend(h.join().unwrap_or_default());
+        }
+        all
     });
     done.sort_by_key(|(i, _)| *i);
     done.into_iter().map(|(_, o)| o).collect()
