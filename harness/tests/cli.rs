@@ -21,6 +21,12 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The results.json of the newest run under `dir/results`.
+fn latest_results(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("results/latest/results.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
 fn sample(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../samples")
@@ -270,10 +276,7 @@ fn a_jepsen_set_history_with_a_lost_element_exits_1_naming_it() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("1 lost"), "{stdout}");
     assert!(stdout.contains("read-your-writes"), "{stdout}");
-    let results: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("results/latest/results.json")).unwrap(),
-    )
-    .unwrap();
+    let results = latest_results(dir.path());
     let set = &results["results"][1];
     assert_eq!(set["checker"], "set");
     assert_eq!(set["anomalies"][0]["ops"], serde_json::json!([0, 1, 6]));
@@ -607,10 +610,7 @@ fn a_knossos_cas_register_history_is_judged_linearizable_or_not_with_a_drawn_wit
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("nonlinearizable"), "{stdout}");
-    let results: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("results/latest/results.json")).unwrap(),
-    )
-    .unwrap();
+    let results = latest_results(dir.path());
     let linear = &results["results"][1];
     assert_eq!(linear["checker"], "linearizable");
     assert_eq!(linear["figures"]["model"], "cas-register");
@@ -675,10 +675,7 @@ fn jepsen_etcd_histories_get_porcupines_verdicts() {
             &["check", path.to_str().unwrap(), "-w", "cas-register"],
         );
         assert_eq!(code(&out), exit, "{log}: {}", stderr(&out));
-        let results: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(dir.path().join("results/latest/results.json")).unwrap(),
-        )
-        .unwrap();
+        let results = latest_results(dir.path());
         let linear = &results["results"][1];
         assert_eq!(linear["figures"]["model"], "cas-register", "{log}");
         // Timed-out ops (`:info`, valued `:timed-out`) are indeterminate, not dropped.
