@@ -285,14 +285,18 @@ pub(crate) fn search<M: Model>(
                     2
                 }
             };
-            let mut ranked: Vec<(u8, u32, M::State)> = cands[start..]
-                .iter()
-                .map(|c| (rank(model, c), c.0, c.1))
-                .collect();
-            ranked.sort_by_key(|r| r.0);
-            for (slot, (_, c, after)) in cands[start..].iter_mut().zip(ranked) {
-                *slot = (c, after);
+            // Reordered past the end of the buffer, then moved back: no allocation per frame.
+            let end = cands.len();
+            for group in 0..3 {
+                for i in start..end {
+                    let c = cands[i];
+                    if rank(model, &c) == group {
+                        cands.push(c);
+                    }
+                }
             }
+            cands.copy_within(end.., start);
+            cands.truncate(end);
         }
         Some(Frame {
             start,
