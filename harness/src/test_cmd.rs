@@ -628,10 +628,10 @@ async fn install_clock(
     nodes: &[control::Node],
     faults: &nemeses::faults::Faults,
 ) -> Result<Vec<String>> {
-    let library = nemeses::clock::install_library(
-        &std::env::temp_dir().join(format!("rift-{}", std::process::id())),
-    )
-    .map_err(|e| usage(format!("--nemesis clock: {e}")))?;
+    // The library is written here only to be uploaded; the directory goes when this returns.
+    let scratch = RemovedOnDrop(std::env::temp_dir().join(format!("rift-{}", std::process::id())));
+    let library = nemeses::clock::install_library(&scratch.0)
+        .map_err(|e| usage(format!("--nemesis clock: {e}")))?;
     let mut files = Vec::new();
     for (remote, node) in remotes.iter().zip(nodes) {
         let dir = clock_dir(&node.workdir);
@@ -664,16 +664,17 @@ async fn install_system_clock(
             )));
         }
     }
-    let local = std::env::temp_dir().join(format!(
+    let scratch = RemovedOnDrop(std::env::temp_dir().join(format!(
         "rift-{}-{}",
         std::process::id(),
         nemeses::clock::SYSTEM_HELPER_NAME
-    ));
-    std::fs::write(&local, nemeses::clock::SYSTEM_HELPER)?;
+    )));
+    let local = &scratch.0;
+    std::fs::write(local, nemeses::clock::SYSTEM_HELPER)?;
     let mut helpers = Vec::new();
     for (remote, node) in remotes.iter().zip(nodes) {
         let path = format!("{}/{}", node.workdir, nemeses::clock::SYSTEM_HELPER_NAME);
-        control::Remote::upload(remote.as_ref(), &local, &path).await?;
+        control::Remote::upload(remote.as_ref(), local, &path).await?;
         control::Remote::run(
             remote.as_ref(),
             &control::Cmd::new("chmod").args(["+x", &path]),
@@ -681,8 +682,16 @@ async fn install_system_clock(
         .await?;
         helpers.push(path);
     }
-    let _ = std::fs::remove_file(&local);
     Ok(helpers)
+}
+
+/// A scratch file or directory of this process, removed when dropped (on errors too).
+struct RemovedOnDrop(std::path::PathBuf);
+
+impl Drop for RemovedOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0).or_else(|_| std::fs::remove_file(&self.0));
+    }
 }
 
 async fn for_each(

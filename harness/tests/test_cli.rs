@@ -597,6 +597,7 @@ fn a_second_ctrl_c_heals_every_fault_before_exiting() {
 #[test]
 fn a_strobe_of_several_nodes_is_one_fault_recorded_with_each_nodes_clock_while_in_force() {
     let Some(c) = Cluster::up(7) else { return };
+    let tmp = tempfile::tempdir().unwrap();
     let out = c
         .rift(&[
             "--workload",
@@ -610,6 +611,7 @@ fn a_strobe_of_several_nodes_is_one_fault_recorded_with_each_nodes_clock_while_i
             "--nemesis-interval",
             "1",
         ])
+        .env("TMPDIR", tmp.path())
         .output()
         .unwrap();
     assert!(
@@ -617,6 +619,9 @@ fn a_strobe_of_several_nodes_is_one_fault_recorded_with_each_nodes_clock_while_i
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // The clock library was uploaded from a scratch directory, and nothing of it is left.
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "left in TMPDIR: {left:?}");
     let ops = history::jsonl::load(&c.run_dir().join("history.jsonl"))
         .unwrap()
         .ops;
