@@ -382,19 +382,16 @@ impl Checker for Linearizable {
                 let Some(kind) = kind_of(invoked.f) else {
                     return;
                 };
-                if opened.is_none() && !invoked.alone {
-                    // A final read's invocation, not kept.
+                // An invocation that was not kept is a final read's.
+                let Some((time, key, process)) = opened else {
                     self.final_reads += 1;
                     return;
-                }
+                };
                 if matches!(kind, Kind::Read | Kind::Get) {
                     self.dropped_reads += 1;
                     return;
                 }
                 self.indeterminate += 1;
-                let Some((time, key, process)) = opened else {
-                    return;
-                };
                 self.keep(
                     kind,
                     invoked.value,

@@ -276,22 +276,16 @@ pub(crate) fn search<M: Model>(
             // The op that must be placed first, then the ops after which it can be, then the
             // rest, each group in history order.
             let call = ops[forced as usize].c;
-            let rank = |model: &mut M, &(c, after): &(u32, M::State)| {
-                if c / 2 == forced {
-                    0
-                } else if model.step(after, call).is_some() {
-                    1
-                } else {
-                    2
-                }
-            };
             // Reordered past the end of the buffer, then moved back: no allocation per frame.
             let end = cands.len();
-            for group in 0..3 {
+            if let Some(i) = (start..end).find(|&i| cands[i].0 / 2 == forced) {
+                cands.push(cands[i]);
+            }
+            for enables in [true, false] {
                 for i in start..end {
-                    let c = cands[i];
-                    if rank(model, &c) == group {
-                        cands.push(c);
+                    let (c, after) = cands[i];
+                    if c / 2 != forced && model.step(after, call).is_some() == enables {
+                        cands.push((c, after));
                     }
                 }
             }
