@@ -246,6 +246,10 @@ pub struct Faults {
     /// Held, shared, while a fault is being applied; taken whole by [`Faults::close`], after
     /// which no fault is applied again (true: closed).
     gate: Arc<tokio::sync::RwLock<bool>>,
+    /// Held by every heal and every undoing outside one: two writers of one node's offset file
+    /// (a strobe's last flip back and the abort's heal, or the run's heal and the abort's)
+    /// would race on its temporary file.
+    undoing: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Held while a fault is being applied: [`Faults::close`] waits for it.
@@ -273,6 +277,7 @@ impl Faults {
             remotes,
             ledger,
             gate: Arc::new(tokio::sync::RwLock::new(false)),
+            undoing: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 
@@ -359,6 +364,11 @@ impl Faults {
 
     /// Removes rift's rules from every node (whatever the ledger says), trying each.
     pub async fn heal_network(&self) -> Result<(), HealError> {
+        let _undoing = self.undoing.lock().await;
+        self.heal_network_now().await
+    }
+
+    async fn heal_network_now(&self) -> Result<(), HealError> {
         let results = control::on_each(&self.remotes, |r| async move {
             r.run(&Cmd::script(heal_network_script()).sudo())
                 .await
@@ -441,7 +451,12 @@ impl Faults {
             flips += 1;
             tokio::time::sleep(period).await;
         }
-        self.write_clock(node, clock_file, 0).await?;
+        // Back to true time under the gate: once rift is healing to exit, the heal resets this
+        // clock (and a close waits for this reset to be done).
+        if let Ok(_applying) = self.applying(node).await {
+            let _undoing = self.undoing.lock().await;
+            self.write_clock(node, clock_file, 0).await?;
+        }
         Ok(Strobe {
             flips,
             measured_ms,
@@ -583,6 +598,11 @@ impl Faults {
     /// Every faulted node's clock back to true time: every node is tried, whatever failed
     /// before it.
     pub async fn reset_clocks(&self) -> Result<(), HealError> {
+        let _undoing = self.undoing.lock().await;
+        self.reset_clocks_now().await
+    }
+
+    async fn reset_clocks_now(&self) -> Result<(), HealError> {
         let mut failures = Vec::new();
         for (name, faults) in self.ledger.snapshot() {
             if self.host_of(&name).is_none() {
@@ -610,11 +630,13 @@ impl Faults {
     /// trying every node and every kind of fault, and forgets a node's record only once all of
     /// its faults are undone. The error names each failure with its node.
     pub async fn heal_all(&self) -> Result<(), HealError> {
+        // One heal at a time: the abort's waits for the run's (then heals again).
+        let _undoing = self.undoing.lock().await;
         let mut failures = Vec::new();
-        if let Err(e) = self.heal_network().await {
+        if let Err(e) = self.heal_network_now().await {
             failures.extend(e.failures);
         }
-        if let Err(e) = self.reset_clocks().await {
+        if let Err(e) = self.reset_clocks_now().await {
             failures.extend(e.failures);
         }
         for (name, faults) in self.ledger.snapshot() {
@@ -683,6 +705,35 @@ mod tests {
                 refused.contains("n2") && refused.contains("healing"),
                 "{refused}"
             );
+        });
+    }
+
+    #[test]
+    fn one_heal_at_a_time_so_two_never_write_one_offset_file_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let faults = Faults::new(Vec::new(), Arc::new(Ledger::open(dir.path(), &[]).unwrap()));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            // A heal (or a strobe's flip back) in progress.
+            let undoing = faults.undoing.lock().await;
+            let (a, b, c) = (faults.clone(), faults.clone(), faults.clone());
+            let heals = [
+                tokio::spawn(async move { a.heal_all().await }),
+                tokio::spawn(async move { b.reset_clocks().await }),
+                tokio::spawn(async move { c.heal_network().await }),
+            ];
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            assert!(
+                heals.iter().all(|h| !h.is_finished()),
+                "each heal waits for the one in progress"
+            );
+            drop(undoing);
+            for h in heals {
+                h.await.unwrap().unwrap();
+            }
         });
     }
 
