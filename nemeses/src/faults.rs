@@ -681,14 +681,21 @@ pub fn ledger_dir() -> PathBuf {
 mod tests {
     use super::*;
 
-    #[test]
-    fn closing_waits_for_a_fault_being_applied_and_refuses_any_after_it() {
+    /// Faults over no nodes, with a ledger in a directory of its own, and a runtime to drive
+    /// them: for the gate's and the heal lock's logic.
+    fn without_nodes() -> (tempfile::TempDir, Faults, tokio::runtime::Runtime) {
         let dir = tempfile::tempdir().unwrap();
         let faults = Faults::new(Vec::new(), Arc::new(Ledger::open(dir.path(), &[]).unwrap()));
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
             .unwrap();
+        (dir, faults, rt)
+    }
+
+    #[test]
+    fn closing_waits_for_a_fault_being_applied_and_refuses_any_after_it() {
+        let (_dir, faults, rt) = without_nodes();
         rt.block_on(async {
             let applying = faults.applying("n1").await.unwrap();
             let closer = faults.clone();
@@ -710,12 +717,7 @@ mod tests {
 
     #[test]
     fn one_heal_at_a_time_so_two_never_write_one_offset_file_together() {
-        let dir = tempfile::tempdir().unwrap();
-        let faults = Faults::new(Vec::new(), Arc::new(Ledger::open(dir.path(), &[]).unwrap()));
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .unwrap();
+        let (_dir, faults, rt) = without_nodes();
         rt.block_on(async {
             // A heal (or a strobe's flip back) in progress.
             let undoing = faults.undoing.lock().await;
