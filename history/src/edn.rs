@@ -67,8 +67,10 @@ pub struct EdnReader<R> {
     /// How many bytes the next read asks for at least: it doubles while one form outgrows the
     /// buffer, so a long form is re-tried a logarithmic number of times.
     want: usize,
-    /// Ops of the last form, not yet handed out.
+    /// Ops of the last form the general parser read, not yet handed out.
     ready: std::collections::VecDeque<Op>,
+    /// The fast path's scratch space, kept from op to op.
+    scratch: Vec<Value>,
     eof: bool,
     done: bool,
 }
@@ -149,6 +151,7 @@ impl<R: io::BufRead> EdnReader<R> {
             fast: true,
             want: CHUNK,
             ready: Default::default(),
+            scratch: Vec::new(),
             eof: false,
             done: false,
         }
@@ -156,7 +159,13 @@ impl<R: io::BufRead> EdnReader<R> {
 
     /// Consumes `n` bytes at `pos`, counting their lines; the next form starts afresh.
     fn consume(&mut self, n: usize) {
-        self.line += newlines(&self.buf[self.pos..self.pos + n]);
+        let lines = newlines(&self.buf[self.pos..self.pos + n]);
+        self.consume_counted(n, lines);
+    }
+
+    /// [`Self::consume`] of bytes whose lines are counted already.
+    fn consume_counted(&mut self, n: usize, lines: u64) {
+        self.line += lines;
         self.pos += n;
         self.scan = Scan::default();
         self.general = false;
@@ -315,31 +324,24 @@ impl<R: io::BufRead> EdnReader<R> {
         Ok(())
     }
 
-    /// Reads the op map at `pos` with the fast path; false when it leaves the form to the
-    /// general parser, or needs more bytes.
-    fn take_fast(&mut self) -> Result<Option<bool>, HistoryError> {
-        match crate::edn_fast::op_map(&self.buf[self.pos..], MAX_DEPTH) {
-            Ok((mut fields, len)) => {
-                // Keys in the order the general parser's map keeps them.
-                fields.sort_unstable_by(|a, b| a.0.cmp(b.0));
-                match self.importer.op_from(fields.into_iter()) {
-                    Ok(op) => {
-                        self.ready.push_back(op);
-                        self.consume(len);
-                        self.want = CHUNK;
-                        Ok(Some(true))
-                    }
-                    // A mistake: the general parser names it as it always has.
-                    Err(_) => Ok(Some(false)),
-                }
+    /// Reads the op map at `pos` with the fast path: `Ok(None)` when it needs more bytes,
+    /// `Err(())` when it leaves the form to the general parser.
+    fn take_fast(&mut self) -> Result<Option<Op>, ()> {
+        let bytes = &self.buf[self.pos..];
+        match crate::edn_fast::op(bytes, MAX_DEPTH, &mut self.scratch, &mut self.importer) {
+            Ok(fast) => {
+                self.consume_counted(fast.len, fast.lines);
+                self.want = CHUNK;
+                Ok(Some(fast.op))
             }
-            Err(crate::edn_fast::Stop::Unsupported) => Ok(Some(false)),
+            Err(crate::edn_fast::Stop::Unsupported) => Err(()),
             Err(crate::edn_fast::Stop::More) => Ok(None),
         }
     }
 
-    /// Reads on until an op is ready, or the input ends.
-    fn fill(&mut self) -> Result<(), HistoryError> {
+    /// Reads on until an op is ready, or the input ends: an op of the fast path is handed
+    /// straight out, those of the general parser wait in `ready`.
+    fn fill(&mut self) -> Result<Option<Op>, HistoryError> {
         while self.ready.is_empty() && !self.done {
             if !self.skip_blank()? {
                 self.read_more()?;
@@ -354,11 +356,11 @@ impl<R: io::BufRead> EdnReader<R> {
                 continue;
             }
             if self.fast && !self.general {
-                match self.take_fast()? {
-                    Some(true) => continue,
-                    Some(false) => self.general = true,
-                    None if self.eof => self.general = true,
-                    None => {
+                match self.take_fast() {
+                    Ok(Some(op)) => return Ok(Some(op)),
+                    Err(()) => self.general = true,
+                    Ok(None) if self.eof => self.general = true,
+                    Ok(None) => {
                         self.want = self.want.max(self.buffered());
                         self.read_more()?;
                         continue;
@@ -378,7 +380,7 @@ impl<R: io::BufRead> EdnReader<R> {
                 }
             }
         }
-        Ok(())
+        Ok(self.ready.pop_front())
     }
 }
 
@@ -386,14 +388,19 @@ impl<R: io::BufRead> Iterator for EdnReader<R> {
     type Item = Result<Op, HistoryError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if let Err(e) = self.fill() {
-            self.done = true;
-            self.ready.clear();
-            self.buf.clear();
-            self.pos = 0;
-            return Some(Err(e));
+        if let Some(op) = self.ready.pop_front() {
+            return Some(Ok(op));
         }
-        self.ready.pop_front().map(Ok)
+        match self.fill() {
+            Ok(op) => op.map(Ok),
+            Err(e) => {
+                self.done = true;
+                self.ready.clear();
+                self.buf.clear();
+                self.pos = 0;
+                Some(Err(e))
+            }
+        }
     }
 }
 
@@ -407,9 +414,9 @@ fn describe(code: &Code) -> String {
     }
 }
 
-struct Importer {
+pub(crate) struct Importer {
     path: Option<PathBuf>,
-    interner: Interner,
+    pub(crate) interner: Interner,
     last_index: Option<u64>,
     ops: Vec<Op>,
 }
@@ -460,67 +467,25 @@ impl Importer {
         Ok(())
     }
 
-    /// Makes an op of its fields (keys without their colon, in the map's order): the one place
-    /// both the fast path and the general parser turn a map into an op.
+    /// Makes an op of its fields (keys without their colon, in the map's order): what the
+    /// general parser does with a map ([`OpParts`] is what the fast path does, field by field).
     fn op_from<'k>(
         &mut self,
         fields: impl Iterator<Item = (&'k str, Field<'k>)>,
     ) -> Result<Op, String> {
-        let next_index = self.last_index.map_or(0, |i| i + 1);
-        let (mut index, mut time, mut op_type, mut process, mut f) = (None, None, None, None, None);
-        let (mut value, mut node, mut error, mut is_final) = (Value::Nil, None, None, false);
-        let mut extra = Vec::new();
+        let mut parts = OpParts::default();
         for (key, field) in fields {
-            match key {
-                "index" => index = Some(natural(&field, "index")?),
-                "time" => time = Some(natural(&field, "time")?),
-                "type" => {
-                    op_type = Some(
-                        field
-                            .name()
-                            .and_then(OpType::parse)
-                            .ok_or("type must be one of :invoke, :ok, :fail, :info")?,
-                    )
-                }
-                "process" => {
-                    process = Some(match field.int() {
-                        Some(n) if n >= 0 => Process::Client(n as u64),
-                        _ => Process::Named(
-                            self.interner.intern(
-                                field
-                                    .name()
-                                    .ok_or("process must be a non-negative integer or a name")?,
-                            ),
-                        ),
-                    })
-                }
-                "f" => {
-                    f = Some(
-                        self.interner
-                            .intern(field.name().ok_or("f must be a name")?),
-                    )
-                }
-                "value" => value = field.into_value(),
-                "node" => {
-                    node = match field.is_nil() {
-                        true => None,
-                        false => Some(
-                            self.interner
-                                .intern(field.name().ok_or("node must be a name")?),
-                        ),
-                    }
-                }
-                "error" => error = Some(field.into_value()),
-                "final?" | "final" => match field.into_value() {
-                    Value::Bool(b) => is_final = b,
-                    _ => return Err(format!(":{key} must be true or false")),
-                },
-                _ => extra.push((key.to_string(), field.into_value())),
-            }
+            parts.field(key, field, &mut self.interner)?;
         }
-        let index = index.unwrap_or(next_index);
-        let kind = op_type.ok_or("missing :type")?;
-        let (f, process) = crate::op::fill_missing(f, process, &value, index)?;
+        self.finish(parts)
+    }
+
+    /// The op of its parts: a missing index continues from the last op, which it must follow.
+    pub(crate) fn finish(&mut self, parts: OpParts) -> Result<Op, String> {
+        let next_index = self.last_index.map_or(0, |i| i + 1);
+        let index = parts.index.unwrap_or(next_index);
+        let kind = parts.op_type.ok_or("missing :type")?;
+        let (f, process) = crate::op::fill_missing(parts.f, parts.process, &parts.value, index)?;
         if let Some(last) = self.last_index
             && index <= last
         {
@@ -531,16 +496,82 @@ impl Importer {
         self.last_index = Some(index);
         Ok(Op {
             index,
-            time: time.unwrap_or(index),
+            time: parts.time.unwrap_or(index),
             kind,
             process,
             f,
-            value,
-            node,
-            error,
-            is_final,
-            extra,
+            value: parts.value,
+            node: parts.node,
+            error: parts.error,
+            is_final: parts.is_final,
+            extra: parts.extra,
         })
+    }
+}
+
+/// An op's fields as they are read, before [`Importer::finish`] makes it an op.
+#[derive(Debug, Default)]
+pub(crate) struct OpParts {
+    index: Option<u64>,
+    time: Option<u64>,
+    op_type: Option<OpType>,
+    process: Option<Process>,
+    f: Option<crate::Sym>,
+    value: Value,
+    node: Option<crate::Sym>,
+    error: Option<Value>,
+    is_final: bool,
+    pub(crate) extra: Vec<(String, Value)>,
+}
+
+impl OpParts {
+    /// Takes one field. Fields come in the order of the general parser's map (sorted by key):
+    /// that order decides between `:final` and `:final?`, and is the order of `extra`.
+    pub(crate) fn field(
+        &mut self,
+        key: &str,
+        field: Field<'_>,
+        interner: &mut Interner,
+    ) -> Result<(), String> {
+        match key {
+            "index" => self.index = Some(natural(&field, "index")?),
+            "time" => self.time = Some(natural(&field, "time")?),
+            "type" => {
+                self.op_type = Some(
+                    field
+                        .name()
+                        .and_then(OpType::parse)
+                        .ok_or("type must be one of :invoke, :ok, :fail, :info")?,
+                )
+            }
+            "process" => {
+                self.process = Some(match field.int() {
+                    Some(n) if n >= 0 => Process::Client(n as u64),
+                    _ => Process::Named(
+                        interner.intern(
+                            field
+                                .name()
+                                .ok_or("process must be a non-negative integer or a name")?,
+                        ),
+                    ),
+                })
+            }
+            "f" => self.f = Some(interner.intern(field.name().ok_or("f must be a name")?)),
+            "value" => self.value = field.into_value(),
+            "node" => {
+                self.node = match field.is_nil() {
+                    true => None,
+                    false => Some(interner.intern(field.name().ok_or("node must be a name")?)),
+                }
+            }
+            "error" => self.error = Some(field.into_value()),
+            "final?" | "final" => match field.into_value() {
+                Value::Bool(b) => self.is_final = b,
+                _ => return Err(format!(":{key} must be true or false")),
+            },
+            _ => self.extra.push((key.to_string(), field.into_value())),
+        }
+        Ok(())
     }
 }
 

@@ -10,8 +10,8 @@
 //! reads that form, with its errors. What it does read, it reads as the general parser does:
 //! the history crate's property tests compare both on random histories.
 
-use crate::Value;
-use crate::edn::Field;
+use crate::edn::{Field, Importer, OpParts};
+use crate::{Op, Value};
 
 /// Why the fast path stopped without a form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,24 +23,59 @@ pub(crate) enum Stop {
     Unsupported,
 }
 
-/// An op map's entries, in the order written, with keyword keys.
-pub(crate) type Fields<'a> = Vec<(&'a str, Field<'a>)>;
+/// An op read by the fast path: the op, the length of its form, and the lines that form holds.
+#[derive(Debug)]
+pub(crate) struct FastOp {
+    pub op: Op,
+    pub len: usize,
+    pub lines: u64,
+}
 
-/// Reads the op map at the start of `bytes` (a `{...}`, or a tagged one); returns its fields and
-/// the length of the form.
-pub(crate) fn op_map(bytes: &[u8], max_depth: usize) -> Result<(Fields<'_>, usize), Stop> {
+/// The bit of each key the importer knows, to refuse a key written twice (`:final` and
+/// `:final?` share one: which of them wins is the general parser's business).
+fn known_key(key: &[u8]) -> Option<(&'static str, u16)> {
+    Some(match key {
+        b"index" => ("index", 1),
+        b"time" => ("time", 2),
+        b"type" => ("type", 4),
+        b"process" => ("process", 8),
+        b"f" => ("f", 16),
+        b"value" => ("value", 32),
+        b"node" => ("node", 64),
+        b"error" => ("error", 128),
+        b"final" => ("final", 256),
+        b"final?" => ("final?", 256),
+        _ => return None,
+    })
+}
+
+/// Reads the op map at the start of `bytes` (a `{...}`, or a tagged one) into an op, field by
+/// field as the importer takes them. `scratch` is kept between calls, so that collections are
+/// built without allocating more than themselves. A map the importer refuses is left to the
+/// general parser, which names the mistake.
+pub(crate) fn op(
+    bytes: &[u8],
+    max_depth: usize,
+    scratch: &mut Vec<Value>,
+    importer: &mut Importer,
+) -> Result<FastOp, Stop> {
+    // A first item no collection owns: `split_off` then never takes the whole buffer.
+    scratch.clear();
+    scratch.push(Value::Nil);
     let mut p = Parser {
         bytes,
         pos: 0,
         max_depth,
-        scratch: Vec::new(),
+        scratch,
+        lines: 0,
     };
     p.skip_tag()?;
     if p.peek()? != b'{' {
         return Err(Stop::Unsupported);
     }
     p.pos += 1;
-    let mut fields = Vec::with_capacity(8);
+    let mut parts = OpParts::default();
+    let mut seen = 0u16;
     loop {
         p.skip_blank()?;
         if p.peek()? == b'}' {
@@ -51,59 +86,122 @@ pub(crate) fn op_map(bytes: &[u8], max_depth: usize) -> Result<(Fields<'_>, usiz
             return Err(Stop::Unsupported);
         }
         p.pos += 1;
-        let key = p.name()?;
-        if fields.iter().any(|(k, _)| *k == key) {
-            return Err(Stop::Unsupported);
-        }
+        let raw = p.name_bytes()?;
+        let key = match known_key(raw) {
+            Some((key, bit)) => {
+                if seen & bit != 0 {
+                    return Err(Stop::Unsupported);
+                }
+                seen |= bit;
+                key
+            }
+            None => {
+                let key = ascii(raw)?;
+                if parts.extra.iter().any(|(k, _)| k == key) {
+                    return Err(Stop::Unsupported);
+                }
+                key
+            }
+        };
         p.skip_blank()?;
         // Names the op is made of are borrowed, not copied.
         let field = match key {
             "type" | "f" | "process" | "node" if p.peek()? == b':' => {
                 p.pos += 1;
-                Field::Name(p.name()?)
+                Field::Name(ascii(p.name_bytes()?)?)
             }
             _ => Field::Value(p.value(1)?),
         };
-        fields.push((key, field));
+        parts
+            .field(key, field, &mut importer.interner)
+            .map_err(|_| Stop::Unsupported)?;
     }
-    Ok((fields, p.pos))
+    // Other keys in the order of the general parser's map.
+    if parts.extra.len() > 1 {
+        parts.extra.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    }
+    let (len, lines) = (p.pos, p.lines);
+    let op = importer.finish(parts).map_err(|_| Stop::Unsupported)?;
+    Ok(FastOp { op, len, lines })
 }
 
-struct Parser<'a> {
+/// Name bytes are ASCII, so this never fails; it is the safe way to make them a `str`.
+fn ascii(bytes: &[u8]) -> Result<&str, Stop> {
+    std::str::from_utf8(bytes).map_err(|_| Stop::Unsupported)
+}
+
+struct Parser<'a, 's> {
     bytes: &'a [u8],
     pos: usize,
     max_depth: usize,
     /// Items of the collections being read, innermost last: each collection is made once, at
     /// its exact size.
-    scratch: Vec<Value>,
+    scratch: &'s mut Vec<Value>,
+    /// Line ends passed so far (in blanks and in strings: nowhere else in what this reads).
+    lines: u64,
 }
 
+/// Byte classes, looked up rather than tested one by one: blanks, bytes that may end a token,
+/// bytes of keywords and tags.
+const BLANK: u8 = 1;
+const END: u8 = 2;
+const NAME: u8 = 4;
+
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let mut class = 0;
+        if matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b',') {
+            class |= BLANK | END;
+        }
+        if matches!(c, b')' | b']' | b'}' | b'(' | b'[' | b'{') {
+            class |= END;
+        }
+        if c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'*' | b'+' | b'!' | b'-' | b'_' | b'?' | b'<' | b'>' | b'=' | b'.' | b'/'
+            )
+        {
+            class |= NAME;
+        }
+        t[b] = class;
+        b += 1;
+    }
+    t
+};
+
 /// Bytes that may end a token.
+#[inline]
 fn ends_token(b: u8) -> bool {
-    matches!(
-        b,
-        b' ' | b'\t' | b'\n' | b'\r' | b',' | b')' | b']' | b'}' | b'(' | b'[' | b'{'
-    )
+    CLASS[b as usize] & END != 0
 }
 
 /// Bytes of keywords and tags the fast path reads.
+#[inline]
 fn name_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'*' | b'+' | b'!' | b'-' | b'_' | b'?' | b'<' | b'>' | b'=' | b'.' | b'/'
-        )
+    CLASS[b as usize] & NAME != 0
 }
 
-impl<'a> Parser<'a> {
+impl<'a> Parser<'a, '_> {
     fn peek(&self) -> Result<u8, Stop> {
         self.bytes.get(self.pos).copied().ok_or(Stop::More)
     }
 
+    #[inline]
     fn skip_blank(&mut self) -> Result<(), Stop> {
         while let Some(&b) = self.bytes.get(self.pos) {
+            if CLASS[b as usize] & BLANK == 0 && b != b';' {
+                return Ok(());
+            }
             match b {
-                b' ' | b'\t' | b'\n' | b'\r' | b',' => self.pos += 1,
+                b' ' | b'\t' | b'\r' | b',' => self.pos += 1,
+                b'\n' => {
+                    self.pos += 1;
+                    self.lines += 1;
+                }
                 // A comment inside a form: the general parser reads it.
                 b';' => return Err(Stop::Unsupported),
                 _ => return Ok(()),
@@ -122,12 +220,12 @@ impl<'a> Parser<'a> {
             return Err(Stop::Unsupported);
         }
         self.pos += 1;
-        self.name()?;
+        self.name_bytes()?;
         self.skip_blank()
     }
 
     /// A keyword's or tag's name: ASCII name bytes up to a token's end.
-    fn name(&mut self) -> Result<&'a str, Stop> {
+    fn name_bytes(&mut self) -> Result<&'a [u8], Stop> {
         let start = self.pos;
         loop {
             let b = self.peek()?;
@@ -139,8 +237,7 @@ impl<'a> Parser<'a> {
                 return Err(Stop::Unsupported);
             }
         }
-        // Name bytes are ASCII.
-        std::str::from_utf8(&self.bytes[start..self.pos]).map_err(|_| Stop::Unsupported)
+        Ok(&self.bytes[start..self.pos])
     }
 
     /// After a token, the next byte must end it (the end of the input asks for more).
@@ -152,11 +249,18 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Reads one value.
     fn value(&mut self, depth: usize) -> Result<Value, Stop> {
+        self.push(depth)?;
+        self.scratch.pop().ok_or(Stop::Unsupported)
+    }
+
+    /// Reads one value onto `scratch` (values are not moved through returns: it is faster).
+    fn push(&mut self, depth: usize) -> Result<(), Stop> {
         if depth > self.max_depth {
             return Err(Stop::Unsupported);
         }
-        match self.peek()? {
+        let value = match self.peek()? {
             b'[' | b'(' => {
                 let close = if self.bytes[self.pos] == b'[' {
                     b']'
@@ -164,7 +268,7 @@ impl<'a> Parser<'a> {
                     b')'
                 };
                 self.pos += 1;
-                Ok(Value::List(self.items(close, depth)?))
+                Value::List(self.items(close, depth)?)
             }
             b'{' => {
                 self.pos += 1;
@@ -187,11 +291,11 @@ impl<'a> Parser<'a> {
                 let n = entries.len();
                 match Value::map(entries) {
                     Value::Map(e) if e.windows(2).any(|w| w[0].0.total_cmp(&w[1].0).is_eq()) => {
-                        Err(Stop::Unsupported)
+                        return Err(Stop::Unsupported);
                     }
                     m => {
                         debug_assert!(matches!(&m, Value::Map(e) if e.len() == n));
-                        Ok(m)
+                        m
                     }
                 }
             }
@@ -201,22 +305,22 @@ impl<'a> Parser<'a> {
                     let items = self.items(b'}', depth)?;
                     let n = items.len();
                     match Value::set(items) {
-                        Value::Set(s) if s.len() == n => Ok(Value::Set(s)),
-                        _ => Err(Stop::Unsupported),
+                        Value::Set(s) if s.len() == n => Value::Set(s),
+                        _ => return Err(Stop::Unsupported),
                     }
                 }
                 b if b.is_ascii_alphabetic() => {
                     self.skip_tag()?;
-                    self.value(depth + 1)
+                    return self.push(depth + 1);
                 }
-                _ => Err(Stop::Unsupported),
+                _ => return Err(Stop::Unsupported),
             },
             b':' => {
                 self.pos += 1;
-                Ok(Value::Str(self.name()?.to_owned()))
+                Value::Str(ascii(self.name_bytes()?)?.to_owned())
             }
-            b'"' => self.string(),
-            b'-' | b'0'..=b'9' => self.number(),
+            b'"' => self.string()?,
+            b'-' | b'0'..=b'9' => self.number()?,
             b'n' | b't' | b'f' => {
                 let rest = &self.bytes[self.pos..];
                 let (word, value) = if rest.starts_with(b"nil") {
@@ -232,10 +336,12 @@ impl<'a> Parser<'a> {
                 };
                 self.pos += word;
                 self.token_end()?;
-                Ok(value)
+                value
             }
-            _ => Err(Stop::Unsupported),
-        }
+            _ => return Err(Stop::Unsupported),
+        };
+        self.scratch.push(value);
+        Ok(())
     }
 
     fn items(&mut self, close: u8, depth: usize) -> Result<Vec<Value>, Stop> {
@@ -245,13 +351,12 @@ impl<'a> Parser<'a> {
             let b = self.peek()?;
             if b == close {
                 self.pos += 1;
-                return Ok(self.scratch.drain(start..).collect());
+                return Ok(self.scratch.split_off(start));
             }
             if matches!(b, b')' | b']' | b'}') {
                 return Err(Stop::Unsupported);
             }
-            let v = self.value(depth + 1)?;
-            self.scratch.push(v);
+            self.push(depth + 1)?;
         }
     }
 
@@ -291,6 +396,7 @@ impl<'a> Parser<'a> {
                     if let Some(o) = &mut out {
                         o.push(b);
                     }
+                    self.lines += u64::from(b == b'\n');
                     self.pos += 1;
                 }
             }
