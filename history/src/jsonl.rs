@@ -221,6 +221,8 @@ pub struct JsonlReader<R> {
     ops_read: u64,
     truncated: Option<TruncatedTail>,
     done: bool,
+    /// Whether lines go through the fast path at all.
+    fast: bool,
 }
 
 impl JsonlReader<BufReader<File>> {
@@ -244,7 +246,15 @@ impl<R: BufRead> JsonlReader<R> {
             ops_read: 0,
             truncated: None,
             done: false,
+            fast: true,
         }
+    }
+
+    /// Reads every line with serde alone, as before the fast path: what the fast path is
+    /// tested against, and a way round it should it ever misread a history.
+    pub fn serde_only(mut self) -> Self {
+        self.fast = false;
+        self
     }
 
     /// Names the input in errors (as `open` does with its file).
@@ -275,14 +285,26 @@ impl<R: BufRead> JsonlReader<R> {
 
     fn next_op(&mut self) -> Result<Option<Op>, HistoryError> {
         loop {
+            let next_index = self.last_index.map_or(0, |i| i + 1);
+            // The fast path, on a whole line in the reader's buffer; serde reads anything else.
+            let bytes = match self.input.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(self.io_error(e)),
+            };
+            if self.fast
+                && bytes.first() == Some(&b'{')
+                && let Ok((op, len)) = crate::jsonl_fast::op(bytes, &mut self.interner, next_index)
+            {
+                self.input.consume(len);
+                self.line += 1;
+                return self.accept(op).map(Some);
+            }
             self.buf.clear();
             let n = self
                 .input
                 .read_until(b'\n', &mut self.buf)
-                .map_err(|e| match &self.path {
-                    Some(p) => HistoryError::io(p, e),
-                    None => HistoryError::io("<input>", e),
-                })?;
+                .map_err(|e| self.io_error(e))?;
             if n == 0 {
                 return Ok(None);
             }
@@ -291,7 +313,14 @@ impl<R: BufRead> JsonlReader<R> {
             if self.buf.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let next_index = self.last_index.map_or(0, |i| i + 1);
+            // A line longer than the reader's buffer: the fast path reads it here.
+            if self.fast
+                && complete
+                && let Ok((op, _)) =
+                    crate::jsonl_fast::op(&self.buf, &mut self.interner, next_index)
+            {
+                return self.accept(op).map(Some);
+            }
             let mut de = serde_json::Deserializer::from_slice(&self.buf);
             let parsed = OpSeed {
                 interner: &mut self.interner,
@@ -310,18 +339,30 @@ impl<R: BufRead> JsonlReader<R> {
                 }
                 Err(e) => return Err(self.malformed(e.to_string())),
             };
-            if let Some(last) = self.last_index
-                && op.index <= last
-            {
-                return Err(self.malformed(format!(
-                    "index {} does not come after the previous op's index {last}",
-                    op.index
-                )));
-            }
-            self.last_index = Some(op.index);
-            self.ops_read += 1;
-            return Ok(Some(op));
+            return self.accept(op).map(Some);
         }
+    }
+
+    fn io_error(&self, e: io::Error) -> HistoryError {
+        match &self.path {
+            Some(p) => HistoryError::io(p, e),
+            None => HistoryError::io("<input>", e),
+        }
+    }
+
+    /// An op read from the current line, if it comes after the last.
+    fn accept(&mut self, op: Op) -> Result<Op, HistoryError> {
+        if let Some(last) = self.last_index
+            && op.index <= last
+        {
+            return Err(self.malformed(format!(
+                "index {} does not come after the previous op's index {last}",
+                op.index
+            )));
+        }
+        self.last_index = Some(op.index);
+        self.ops_read += 1;
+        Ok(op)
     }
 }
 

@@ -19,6 +19,7 @@ pub mod edn;
 mod edn_fast;
 mod error;
 pub mod jsonl;
+mod jsonl_fast;
 mod op;
 pub mod pairing;
 pub mod text;

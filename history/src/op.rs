@@ -13,16 +13,47 @@ pub type Sym = Arc<str>;
 #[derive(Debug, Default)]
 pub struct Interner {
     names: rustc_hash::FxHashSet<Sym>,
+    /// The names handed out last, most recent first: a history repeats a few names over and
+    /// over, and comparing a few bytes is cheaper than hashing them.
+    recent: [Option<Sym>; 2],
 }
 
 impl Interner {
     pub fn intern(&mut self, name: &str) -> Sym {
-        if let Some(s) = self.names.get(name) {
-            return s.clone();
+        if let Some(s) = self.recent(name.as_bytes()) {
+            return s;
         }
-        let s: Sym = Arc::from(name);
-        self.names.insert(s.clone());
+        let s = match self.names.get(name) {
+            Some(s) => s.clone(),
+            None => {
+                let s: Sym = Arc::from(name);
+                self.names.insert(s.clone());
+                s
+            }
+        };
+        self.recent = [Some(s.clone()), self.recent[0].take()];
         s
+    }
+
+    /// A name handed out lately, by its bytes (which then need no check that they are UTF-8).
+    pub(crate) fn recent(&mut self, name: &[u8]) -> Option<Sym> {
+        match &self.recent {
+            [Some(s), _] if s.as_bytes() == name => Some(s.clone()),
+            [first, Some(s)] if s.as_bytes() == name => {
+                let s = s.clone();
+                self.recent = [Some(s.clone()), first.clone()];
+                Some(s)
+            }
+            _ => None,
+        }
+    }
+
+    /// [`Interner::intern`] of bytes that must be UTF-8 text.
+    pub(crate) fn intern_bytes(&mut self, name: &[u8]) -> Option<Sym> {
+        match self.recent(name) {
+            Some(s) => Some(s),
+            None => std::str::from_utf8(name).ok().map(|n| self.intern(n)),
+        }
     }
 }
 
@@ -51,7 +82,17 @@ impl OpType {
     }
 
     pub fn parse(s: &str) -> Option<OpType> {
-        OpType::ALL.into_iter().find(|t| t.as_str() == s)
+        OpType::parse_bytes(s.as_bytes())
+    }
+
+    pub(crate) fn parse_bytes(s: &[u8]) -> Option<OpType> {
+        Some(match s {
+            b"invoke" => OpType::Invoke,
+            b"ok" => OpType::Ok,
+            b"fail" => OpType::Fail,
+            b"info" => OpType::Info,
+            _ => return None,
+        })
     }
 
     pub fn is_completion(self) -> bool {

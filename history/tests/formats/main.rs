@@ -6,6 +6,7 @@ mod common;
 mod durability;
 mod edn;
 mod fast_edn;
+mod fast_jsonl;
 mod jsonl;
 mod never_panic;
 mod round_trip;
