@@ -117,21 +117,31 @@ pub struct Session {
     /// Scratch for one read: per writing session, (element, seq, position) held.
     by_session: Vec<Vec<(i64, u32, usize)>>,
     touched: Vec<u32>,
+    /// Scratch for one read: per writing session the longest prefix held, and its latest write
+    /// held; elements held beyond a hole.
+    prefixes: Vec<(u32, u32)>,
+    latest: Vec<(u32, u32)>,
+    extras: Vec<i64>,
     /// Why the history cannot be judged here: a value written twice, or a `cas` (which writes
     /// without saying so in the shape this checker reads). Reads then cannot name their write.
     unjudgeable: Option<String>,
 }
 
-/// The micro-ops of an op: a txn's list, or one read or write.
-fn micro_ops<'a>(f: &str, invocation: &'a Value, completion: &'a Value) -> Vec<Micro<'a>> {
+/// The micro-ops of an op, to `each` in order: a txn's list, or one read or write.
+fn micro_ops<'a>(
+    f: &str,
+    invocation: &'a Value,
+    completion: &'a Value,
+    each: &mut impl FnMut(Micro<'a>),
+) {
     let write = |f: &'static str, v: &Value| {
         let (key, x) = split_keyed(v);
         x.as_int().map(|x| Micro::Write(f, key, x))
     };
     match f {
-        "add" => write("add", invocation).into_iter().collect(),
-        "append" => write("append", invocation).into_iter().collect(),
-        "write" => write("write", invocation).into_iter().collect(),
+        "add" => write("add", invocation).into_iter().for_each(each),
+        "append" => write("append", invocation).into_iter().for_each(each),
+        "write" => write("write", invocation).into_iter().for_each(each),
         "read" => {
             let (key, _) = split_keyed(invocation);
             let value = if key.is_nil() {
@@ -139,7 +149,7 @@ fn micro_ops<'a>(f: &str, invocation: &'a Value, completion: &'a Value) -> Vec<M
             } else {
                 split_keyed(completion).1
             };
-            vec![Micro::Read(key, value)]
+            each(Micro::Read(key, value));
         }
         "txn" => {
             let mops = completion
@@ -147,19 +157,22 @@ fn micro_ops<'a>(f: &str, invocation: &'a Value, completion: &'a Value) -> Vec<M
                 .filter(|c| !c.is_empty())
                 .or_else(|| invocation.as_seq())
                 .unwrap_or_default();
-            mops.iter()
-                .filter_map(|m| match m.as_seq()? {
-                    [f, k, v] => match f.as_str()? {
-                        "append" => Some(Micro::Write("append", k.clone(), v.as_int()?)),
-                        "w" => Some(Micro::Write("write", k.clone(), v.as_int()?)),
-                        "r" => Some(Micro::Read(k.clone(), v)),
+            for m in mops {
+                let micro = match m.as_seq() {
+                    Some([f, k, v]) => match f.as_str() {
+                        Some("append") => v.as_int().map(|v| Micro::Write("append", k.clone(), v)),
+                        Some("w") => v.as_int().map(|v| Micro::Write("write", k.clone(), v)),
+                        Some("r") => Some(Micro::Read(k.clone(), v)),
                         _ => None,
                     },
                     _ => None,
-                })
-                .collect()
+                };
+                if let Some(micro) = micro {
+                    each(micro);
+                }
+            }
         }
-        _ => Vec::new(),
+        _ => {}
     }
 }
 
@@ -188,9 +201,9 @@ impl Session {
         let session = self.session(&op.process);
         let mut opened = std::mem::take(&mut self.open_writes[session as usize]);
         opened.clear();
-        for micro in micro_ops(&op.f, &op.value, &Value::Nil) {
+        micro_ops(&op.f, &op.value, &Value::Nil, &mut |micro| {
             let Micro::Write(f, key, x) = micro else {
-                continue;
+                return;
             };
             let k = self.key(&key);
             let state = &mut self.per_key[k];
@@ -220,19 +233,19 @@ impl Session {
                 self.unjudgeable = Some(format!("{x} is written more than once (op {})", op.index));
             }
             opened.push((k as u32, id));
-        }
+        });
         self.open_writes[session as usize] = opened;
     }
 
     fn complete(&mut self, invoked: &crate::Invoked<'_>, op: &Op) {
         let session = self.session(&op.process);
         if op.kind == OpType::Ok {
-            for micro in micro_ops(&op.f, invoked.value, &op.value) {
+            micro_ops(&op.f, invoked.value, &op.value, &mut |micro| {
                 if let Micro::Read(key, value) = micro {
                     let k = self.key(&key);
                     self.read(k, session, op.index, value);
                 }
-            }
+            });
         }
         let mut opened = std::mem::take(&mut self.open_writes[session as usize]);
         for &(k, id) in &opened {
@@ -296,7 +309,7 @@ impl Session {
     fn read_counter(&mut self, k: usize, s: u32, r: u64, v: i64) {
         self.judged[0] = true;
         self.judged[1] = true;
-        let label = key_label(self.keys.value(k as u32));
+        let key = self.keys.value(k as u32);
         let state = &mut self.per_key[k];
         if state.negative {
             return;
@@ -309,6 +322,7 @@ impl Session {
             let a = state.writes[last as usize].ack;
             let sum = sk.acked_sum;
             self.findings.note("read-your-writes", vec![a, r], || {
+                let label = key_label(key);
                 format!(
                     "Process {s}'s increments of the counter{label} totalled {sum} once op {a} was \
                      acknowledged, yet its later read op {r} returned {v}: it does not reflect its \
@@ -320,6 +334,7 @@ impl Session {
             && v < m
         {
             self.findings.note("monotonic-reads", vec![ri, r], || {
+                let label = key_label(key);
                 format!(
                     "Process {s} read the counter{label} as {m} (op {ri}), then as {v} (op {r}); \
                      with only increments, a later read must not see less."
@@ -334,7 +349,7 @@ impl Session {
     fn read_register(&mut self, k: usize, s: u32, r: u64, v: Option<i64>) {
         self.judged[0] = true;
         self.judged[1] = true;
-        let label = key_label(self.keys.value(k as u32));
+        let key = self.keys.value(k as u32);
         let state = &mut self.per_key[k];
         let writer = v
             .and_then(|v| state.ids.get(&v))
@@ -349,6 +364,7 @@ impl Session {
                     format!("its own older write {v}")
                 });
                 self.findings.note("read-your-writes", vec![a, r], || {
+                    let label = key_label(key);
                     format!(
                         "Process {s} wrote {x} to the register{label} (acknowledged, op {a}), then \
                          its read op {r} returned {shown}."
@@ -358,6 +374,7 @@ impl Session {
         }
         match (sk.read_value, v) {
             (Some(ri), None) => self.findings.note("monotonic-reads", vec![ri, r], || {
+                let label = key_label(key);
                 format!(
                     "Process {s} read a value of the register{label} (op {ri}), then its later read \
                      op {r} found it never written."
@@ -370,17 +387,25 @@ impl Session {
 
     fn read_collection(&mut self, k: usize, s: u32, r: u64, held: &[i64]) {
         self.judged = [true; 4];
-        let label = match self.keys.value(k as u32) {
-            Value::Nil => "the set".to_owned(),
-            key => format!("key {}", crate::util::show(key)),
-        };
         let Session {
+            keys,
             per_key,
             findings,
             by_session,
             touched,
+            prefixes,
+            latest,
+            extras,
             ..
         } = self;
+        prefixes.clear();
+        latest.clear();
+        extras.clear();
+        // Named only when an anomaly is written up.
+        let label_of = || match keys.value(k as u32) {
+            Value::Nil => "the set".to_owned(),
+            key => format!("key {}", crate::util::show(key)),
+        };
         let state = &mut per_key[k];
         let is_list = state.mode == Mode::List;
         for t in touched.drain(..) {
@@ -399,9 +424,6 @@ impl Session {
         touched.sort_unstable();
         // Per writing session: the longest prefix held, what lies beyond a hole, and the
         // session's latest write held.
-        let mut prefixes: Vec<(u32, u32)> = Vec::new();
-        let mut extras: Vec<i64> = Vec::new();
-        let mut latest: Vec<(u32, u32)> = Vec::new();
         for &t in touched.iter() {
             let present = &mut by_session[t as usize];
             let sk = &state.sessions[&t];
@@ -412,6 +434,7 @@ impl Session {
                     let a = state.writes[sk.writes[earlier.1 as usize - 1] as usize].ack;
                     let b = state.writes[sk.writes[later.1 as usize - 1] as usize].invoke;
                     findings.note("monotonic-writes", vec![a, b, r], || {
+                        let label = label_of();
                         format!(
                             "Process {t} appended {} (acknowledged, op {a}) and then {} (op {b}) \
                              to the list{label}, but read op {r} lists {} before {}.",
@@ -451,6 +474,7 @@ impl Session {
                 if missing.ack != NONE && missing.ack < b {
                     let (a, x, y) = (missing.ack, missing.value, beyond.0);
                     findings.note("monotonic-writes", vec![a, b, r], || {
+                        let label = label_of();
                         format!(
                             "Process {t} wrote {x} (acknowledged, op {a}) and then {y} (op {b}) \
                              to {label}; read op {r} reflects {y} but not {x}."
@@ -493,6 +517,7 @@ impl Session {
         {
             let (a, x) = (w.ack, w.value);
             findings.note("read-your-writes", vec![a, r], || {
+                let label = label_of();
                 format!(
                     "Process {s} wrote {x} to {label} (acknowledged, op {a}), then its read op \
                      {r} does not reflect it."
@@ -504,6 +529,7 @@ impl Session {
         if let Some((t, seq, ri)) = missing(&union) {
             let x = value_of(state, t, seq);
             findings.note("monotonic-reads", vec![ri, r], || {
+                let label = label_of();
                 format!(
                     "Process {s}'s read op {ri} of {label} reflected {x}, but its later read op \
                      {r} does not."
@@ -511,6 +537,7 @@ impl Session {
             });
         } else if let Some(&(x, ri)) = union.extras.iter().find(|e| !holds_extra(e.0)) {
             findings.note("monotonic-reads", vec![ri, r], || {
+                let label = label_of();
                 format!(
                     "Process {s}'s read op {ri} of {label} reflected {x}, but its later read op \
                      {r} does not."
@@ -519,7 +546,7 @@ impl Session {
         }
         // Writes follow reads: the latest write held of each session carries the most.
         latest.sort_unstable();
-        for &(t, seq) in &latest {
+        for &(t, seq) in latest.iter() {
             let sk_t = &state.sessions[&t];
             let w = &state.writes[sk_t.writes[seq as usize - 1] as usize];
             let dep = &w.dep;
@@ -529,6 +556,7 @@ impl Session {
             if let Some((x, ri)) = found {
                 let (b, y) = (w.invoke, w.value);
                 findings.note("writes-follow-reads", vec![ri, b, r], || {
+                    let label = label_of();
                     format!(
                         "Process {t} read {x} (op {ri}) from {label} and then wrote {y} (op \
                          {b}); read op {r} reflects {y} but not {x}."
@@ -550,14 +578,14 @@ impl Session {
         if raises {
             let sk = state.sessions.entry(s).or_default();
             let u = Arc::make_mut(&mut sk.union);
-            for &(t, p) in &prefixes {
+            for &(t, p) in prefixes.iter() {
                 match u.prefix.iter_mut().find(|e| e.0 == t) {
                     Some(e) if e.1 < p => *e = (t, p, r),
                     Some(_) => {}
                     None => u.prefix.push((t, p, r)),
                 }
             }
-            for x in extras {
+            for &x in extras.iter() {
                 if u.extras.len() < EXTRAS && !u.extras.iter().any(|e| e.0 == x) {
                     u.extras.push((x, r));
                 }
