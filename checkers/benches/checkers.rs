@@ -10,6 +10,12 @@
 //!
 //! `RIFT_BENCH_OPS` (default 10 000 000) sets the size; a second round at a tenth of it shows
 //! how memory scales.
+//!
+//! `RIFT_BENCH_FILE=history.jsonl` (or `.edn`) streams that file instead, through each checker
+//! of `RIFT_BENCH_CHECKERS` (default `set,session,convergence,stats`) alone, one op in memory at
+//! a time: what each checker keeps of that history, in MB and bytes per op. The first row,
+//! `(reading)`, is the reader and the pairing with no checker: its peak is the largest op.
+//! `RIFT_BENCH_MODELS` names the claimed models (for `list-append`, `rw-register`).
 #![allow(clippy::unwrap_used)]
 
 use checkers::{Checker, Counter, Feed, Session, SetChecker};
@@ -144,7 +150,63 @@ fn generate(shape: Shape, n: u64, sink: &mut dyn FnMut(&Op)) {
 mod counting_alloc;
 use counting_alloc::{peak_since, reset_peak};
 
+/// Each checker's state on a history file, streamed.
+fn file_mode(path: &std::path::Path) {
+    let names = std::env::var("RIFT_BENCH_CHECKERS")
+        .unwrap_or_else(|_| "set,session,convergence,stats".to_owned());
+    // `RIFT_BENCH_MODELS=strict-serializable` for the cycle checkers.
+    let options = checkers::Options {
+        consistency_models: std::env::var("RIFT_BENCH_MODELS")
+            .map(|m| m.split(',').map(str::to_owned).collect())
+            .unwrap_or_default(),
+        ..Default::default()
+    };
+    println!(
+        "{:<14} {:>11} {:>9} {:>11} {:>10} {:>10}",
+        "checker", "ops", "s", "ops/s", "peak MB", "B per op"
+    );
+    for name in std::iter::once("(reading)").chain(names.split(',')) {
+        let checkers: Vec<Box<dyn Checker>> = match name {
+            "(reading)" => Vec::new(),
+            n => vec![checkers::by_name_with(n, &options).expect("a checker's name")],
+        };
+        let base = reset_peak();
+        let start = Instant::now();
+        let mut feed = Feed::new(checkers);
+        let mut count = 0u64;
+        let mut each = |op: Result<Op, history::HistoryError>| {
+            feed.push(&op.expect("a readable history"))
+                .expect("the history pairs");
+            count += 1;
+        };
+        match history::Format::of_file(path) {
+            Some(history::Format::Edn) => history::edn::EdnReader::open(path)
+                .expect("the history opens")
+                .for_each(&mut each),
+            _ => history::JsonlReader::open(path)
+                .expect("the history opens")
+                .for_each(&mut each),
+        }
+        let verdict = feed.finish();
+        let s = start.elapsed().as_secs_f64();
+        let peak = peak_since(base);
+        drop(verdict);
+        println!(
+            "{:<14} {:>11} {:>9.2} {:>11.0} {:>10.1} {:>10.1}",
+            name,
+            count,
+            s,
+            count as f64 / s,
+            peak as f64 / 1e6,
+            peak as f64 / count as f64
+        );
+    }
+}
+
 fn main() {
+    if let Ok(path) = std::env::var("RIFT_BENCH_FILE") {
+        return file_mode(std::path::Path::new(&path));
+    }
     let n: u64 = std::env::var("RIFT_BENCH_OPS")
         .ok()
         .and_then(|s| s.parse().ok())

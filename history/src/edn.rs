@@ -330,6 +330,10 @@ impl<R: io::BufRead> EdnReader<R> {
         let bytes = &self.buf[self.pos..];
         match crate::edn_fast::op(bytes, MAX_DEPTH, &mut self.scratch, &mut self.importer) {
             Ok(fast) => {
+                // A huge op (a final read of millions of elements) does not keep its scratch.
+                if self.scratch.capacity() > 1 << 16 {
+                    self.scratch = Vec::new();
+                }
                 self.consume_counted(fast.len, fast.lines);
                 self.want = CHUNK;
                 Ok(Some(fast.op))

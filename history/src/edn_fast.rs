@@ -23,6 +23,9 @@ pub(crate) enum Stop {
     Unsupported,
 }
 
+/// Collections longer than this grow by an estimate of their length rather than by doubling.
+const BIG: usize = 1 << 16;
+
 /// An op read by the fast path: the op, the length of its form, and the lines that form holds.
 #[derive(Debug)]
 pub(crate) struct FastOp {
@@ -346,8 +349,17 @@ impl<'a> Parser<'a, '_> {
 
     fn items(&mut self, close: u8, depth: usize) -> Result<Vec<Value>, Stop> {
         let start = self.scratch.len();
+        let from = self.pos;
         loop {
             self.skip_blank()?;
+            let n = self.scratch.len() - start;
+            if self.scratch.len() == self.scratch.capacity() && n >= BIG {
+                // A huge collection (a final read): room for what the bytes left can hold at
+                // the size of an item so far, rather than twice what there is.
+                let per_item = (self.pos - from) / n + 1;
+                let left = (self.bytes.len() - self.pos) / per_item;
+                self.scratch.reserve_exact(left + left / 16 + 16);
+            }
             let b = self.peek()?;
             if b == close {
                 self.pos += 1;

@@ -414,6 +414,7 @@ impl<R: BufRead> JsonlReader<R> {
                 && let Ok((op, _)) =
                     crate::jsonl_fast::op(&self.buf, &mut self.interner, next_index)
             {
+                self.shrink();
                 return self.accept(op).map(Some);
             }
             let mut de = serde_json::Deserializer::from_slice(&self.buf);
@@ -423,6 +424,7 @@ impl<R: BufRead> JsonlReader<R> {
             }
             .deserialize(&mut de)
             .and_then(|op| de.end().map(|()| op));
+            self.shrink();
             let op = match parsed {
                 Ok(op) => op,
                 Err(_) if !complete => {
@@ -435,6 +437,13 @@ impl<R: BufRead> JsonlReader<R> {
                 Err(e) => return Err(self.malformed(e.to_string())),
             };
             return self.accept(op).map(Some);
+        }
+    }
+
+    /// A huge line (a final read of millions of elements) does not keep its buffer.
+    fn shrink(&mut self) {
+        if self.buf.capacity() > 1 << 20 {
+            self.buf = Vec::with_capacity(512);
         }
     }
 

@@ -16,6 +16,9 @@ use crate::{Interner, Op, OpType, Process, Value};
 /// serde_json refuses deeper nesting than this (its recursion limit): leave it to serde.
 const MAX_DEPTH: usize = 100;
 
+/// Lists longer than this grow by an estimate of their length rather than by doubling.
+const BIG: usize = 1 << 16;
+
 /// Why the fast path gave up: serde reads the line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Unsupported;
@@ -221,8 +224,16 @@ impl<'a> Parser<'a> {
                     self.pos += 1;
                     return Ok(Value::List(items));
                 }
+                let start = self.pos;
                 loop {
                     self.blank()?;
+                    if items.len() == items.capacity() && items.len() >= BIG {
+                        // A huge list (a final read): room for what the bytes left can hold
+                        // at the size of an item so far, rather than twice what it has.
+                        let per_item = (self.pos - start) / items.len() + 1;
+                        let left = (self.bytes.len() - self.pos) / per_item;
+                        items.reserve_exact(left + left / 16 + 16);
+                    }
                     items.push(self.value(depth + 1)?);
                     self.blank()?;
                     match self.peek()? {

@@ -315,3 +315,19 @@ fn the_fast_path_agrees_on_the_cases_order_decides() {
     let ops = edn::parse(cases[1], None).unwrap();
     assert!(ops[0].is_final);
 }
+
+#[test]
+fn a_huge_final_read_is_read_whole() {
+    // Longer than the point where the fast path stops doubling its room and estimates it.
+    let n = 300_000;
+    let items: Vec<String> = (0..n).map(|i| (i * 7).to_string()).collect();
+    let text = format!(
+        "{{:type :invoke, :f :read, :process 0, :value nil}}\n{{:type :ok, :f :read, :process 0, :value [{}], :final? true}}\n",
+        items.join(" ")
+    );
+    let fast = edn::parse(&text, None).unwrap();
+    assert_eq!(fast, edn::parse_general(&text, None).unwrap());
+    let read = fast[1].value.as_seq().unwrap();
+    assert_eq!(read.len(), n);
+    assert_eq!(read[n - 1].as_int(), Some((n as i64 - 1) * 7));
+}

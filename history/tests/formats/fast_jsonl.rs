@@ -243,3 +243,21 @@ fn the_fast_path_agrees_where_order_decides() {
         ["z", "a", "z"]
     );
 }
+
+#[test]
+fn a_huge_final_read_is_read_whole() {
+    // Longer than the reader's buffer, and than the point where the fast path stops doubling
+    // its room and estimates it.
+    let n = 300_000;
+    let items: Vec<String> = (0..n).map(|i| (i * 7).to_string()).collect();
+    let text = format!(
+        "{{\"type\":\"invoke\",\"f\":\"read\",\"process\":0,\"value\":null}}\n{{\"type\":\"ok\",\"f\":\"read\",\"process\":0,\"value\":[{}],\"final\":true}}\n",
+        items.join(",")
+    );
+    let fast = read(&text, 1 << 16, true);
+    assert_eq!(fast, read(&text, 1 << 16, false));
+    let op = fast.0[1].as_ref().unwrap();
+    let held = op.value.as_seq().unwrap();
+    assert_eq!(held.len(), n);
+    assert_eq!(held[n - 1].as_int(), Some((n as i64 - 1) * 7));
+}
