@@ -413,6 +413,11 @@ fn read_ahead(path: &Path, format: Format, out: &Outlets) -> Result<Vec<String>>
             pump(out, reader.map(|op| op.map(|op| (op, None)).map_err(bad)))?;
             Ok(Vec::new())
         }
+        Format::Plume => {
+            let reader = history::plume::PlumeReader::open(path).map_err(bad)?;
+            pump(out, reader.map(|op| op.map(|op| (op, None)).map_err(bad)))?;
+            Ok(Vec::new())
+        }
         Format::Text => {
             let loaded = history::load(path).map_err(bad)?;
             pump(out, loaded.ops.into_iter().map(|op| Ok((op, None))))?;

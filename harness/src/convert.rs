@@ -15,9 +15,9 @@ pub fn run(args: ConvertArgs) -> Result<Exit> {
     if std::fs::canonicalize(&args.input).ok() == std::fs::canonicalize(&args.output).ok() {
         return Err(usage("the input and the output are the same file"));
     }
-    if out_format == Format::Text {
+    if matches!(out_format, Format::Text | Format::Plume) {
         return Err(usage(format!(
-            "{}: rift reads Jepsen's text logs but writes .jsonl or .edn",
+            "{}: rift reads Jepsen's text logs and Plume's histories but writes .jsonl or .edn",
             args.output.display()
         )));
     }
@@ -81,6 +81,12 @@ fn stream_ops(
         }
         Some(Format::Edn) => {
             for op in history::edn::EdnReader::open(input).map_err(bad)? {
+                write(&op.map_err(bad)?).map_err(io)?;
+            }
+            Ok(Vec::new())
+        }
+        Some(Format::Plume) => {
+            for op in history::plume::PlumeReader::open(input).map_err(bad)? {
                 write(&op.map_err(bad)?).map_err(io)?;
             }
             Ok(Vec::new())

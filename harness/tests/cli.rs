@@ -170,7 +170,7 @@ fn bad_input_exits_254_naming_the_place() {
         ),
         (
             &["convert", "h.jsonl", "h.txt"],
-            "rift reads Jepsen's text logs but writes .jsonl or .edn",
+            "rift reads Jepsen's text logs and Plume's histories but writes .jsonl or .edn",
         ),
         (
             &["check", "h.jsonl", "-w", "bank"],
@@ -684,4 +684,46 @@ fn jepsen_etcd_histories_get_porcupines_verdicts() {
             "{log}"
         );
     }
+}
+
+#[test]
+fn a_plume_history_is_judged_as_rw_register_transactions() {
+    // Plume's text format, as isolation checkers of the literature write it: each of two
+    // transactions reads what the other wrote (G1c), which read committed forbids.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("history.txt"),
+        "w(1,1,0,0)\nr(2,1,0,0)\nw(2,1,1,1)\nr(1,1,1,1)\n",
+    )
+    .unwrap();
+    let check = |models: &str| {
+        rift(
+            dir.path(),
+            &[
+                "check",
+                "history.txt",
+                "-w",
+                "rw-register",
+                "--consistency-models",
+                models,
+            ],
+        )
+    };
+    let out = check("read-committed");
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let results = latest_results(dir.path());
+    let elle = results["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["checker"] == "rw-register")
+        .unwrap();
+    assert!(elle["summary"].as_str().unwrap().contains("G1c"), "{elle}");
+    // Read uncommitted allows it.
+    assert_eq!(code(&check("read-uncommitted")), 0);
+    // A line that is not Plume's names its place.
+    std::fs::write(dir.path().join("bad.plume"), "w(1,1,0,0)\nw(1,2)\n").unwrap();
+    let out = rift(dir.path(), &["check", "bad.plume", "-w", "rw-register"]);
+    assert_eq!(code(&out), 254);
+    assert!(stderr(&out).contains("bad.plume:2"), "{}", stderr(&out));
 }

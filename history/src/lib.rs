@@ -22,6 +22,7 @@ pub mod jsonl;
 mod jsonl_fast;
 mod op;
 pub mod pairing;
+pub mod plume;
 pub mod text;
 mod value;
 
@@ -42,6 +43,9 @@ pub enum Format {
     Edn,
     /// Jepsen's old plain-text logs of `jepsen.util` op lines (`.log`, `.txt`); read only.
     Text,
+    /// Plume's text histories of `r(key,value,session,txn)` lines (`.plume`, or a `.txt`,
+    /// `.log` or extensionless file of such lines); read only.
+    Plume,
 }
 
 impl Format {
@@ -51,17 +55,19 @@ impl Format {
             "jsonl" | "json" | "ndjson" => Some(Format::Jsonl),
             "edn" => Some(Format::Edn),
             "log" | "txt" => Some(Format::Text),
+            "plume" => Some(Format::Plume),
             _ => None,
         }
     }
 
     /// The format of a file to read: its extension's, except that a `.log` or `.txt` file whose
     /// first line that is not blank opens an EDN map (or a vector of them) is EDN (Porcupine keeps its kv
-    /// histories as `{:process 0, :type :invoke, ...}` lines in `.txt` files).
+    /// histories as `{:process 0, :type :invoke, ...}` lines in `.txt` files), and a `.txt`,
+    /// `.log` or unknown file whose first such line is `r(k,v,s,t)` or `w(k,v,s,t)` is Plume's.
     pub fn of_file(path: &Path) -> Option<Format> {
-        let by_name = Format::from_path(path)?;
-        if by_name != Format::Text {
-            return Some(by_name);
+        let by_name = Format::from_path(path);
+        if by_name.is_some_and(|f| f != Format::Text) {
+            return by_name;
         }
         use std::io::BufRead;
         let first = std::fs::File::open(path).ok().and_then(|f| {
@@ -73,12 +79,15 @@ impl Format {
         match first.as_deref().map(str::trim_start) {
             // `{:process 0, ...}` or `[{:process ...`: EDN keywords, not JSON.
             Some(l)
-                if (l.starts_with('{') || l.starts_with('['))
+                if by_name.is_some()
+                    && (l.starts_with('{') || l.starts_with('['))
                     && l.trim_start_matches(['[', '{', ' ']).starts_with(':') =>
             {
                 Some(Format::Edn)
             }
-            _ => Some(Format::Text),
+            // `r(1,0,0,0)`: Plume's, with or without an extension.
+            Some(l) if plume::is_plume_line(l) => Some(Format::Plume),
+            _ => by_name,
         }
     }
 }
@@ -97,6 +106,7 @@ pub fn load(path: &Path) -> Result<Loaded, HistoryError> {
         Some(Format::Jsonl) => jsonl::load(path),
         Some(Format::Edn) => edn::load(path),
         Some(Format::Text) => text::load(path),
+        Some(Format::Plume) => plume::load(path),
         None => Err(HistoryError::UnknownFormat(path.to_path_buf())),
     }
 }

@@ -9,4 +9,5 @@ mod fast_edn;
 mod fast_jsonl;
 mod jsonl;
 mod never_panic;
+mod plume;
 mod round_trip;
