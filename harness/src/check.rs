@@ -326,6 +326,10 @@ struct Outlets {
     /// The threads of checkers of their own (each pairs the history itself).
     others: Vec<std::sync::mpsc::SyncSender<Batch>>,
     copy: Option<std::sync::mpsc::SyncSender<Batch>>,
+    /// Batches sent, oldest first, until every receiver is done with them: the reader, which
+    /// allocated their ops, frees them (freeing on the thread that allocated is the cheap
+    /// way, and it was a fifth of the slowest checker's thread).
+    sent: std::cell::RefCell<std::collections::VecDeque<Batch>>,
 }
 
 impl Outlets {
@@ -335,6 +339,14 @@ impl Outlets {
             return true;
         }
         let full = std::sync::Arc::new(std::mem::replace(batch, Vec::with_capacity(BATCH)));
+        let mut sent = self.sent.borrow_mut();
+        while sent
+            .front()
+            .is_some_and(|b| std::sync::Arc::strong_count(b) == 1)
+        {
+            sent.pop_front();
+        }
+        sent.push_back(full.clone());
         for out in self.copy.iter().chain(&self.others) {
             if out.send(full.clone()).is_err() {
                 return false;
@@ -521,6 +533,7 @@ fn stream(
                 check: tx,
                 others,
                 copy: copy_tx,
+                sent: Default::default(),
             };
             match read_ahead(&path, format, &out) {
                 Ok(warnings) => warnings,
