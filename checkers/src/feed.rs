@@ -45,8 +45,25 @@ struct Kept {
     index: u64,
     /// Its function, by number in the feed's table (no reference count touched per op).
     f: u32,
-    value: Value,
+    value: KeptValue,
     client: bool,
+}
+
+/// An open invocation's value: a copy, or the invocation itself when the caller shares it
+/// ([`Feed::push_shared`]: no copy of a transaction's micro-ops per op and per feed).
+#[derive(Debug)]
+enum KeptValue {
+    Copy(Value),
+    Shared(std::sync::Arc<Op>),
+}
+
+impl KeptValue {
+    fn get(&self) -> &Value {
+        match self {
+            KeptValue::Copy(v) => v,
+            KeptValue::Shared(op) => &op.value,
+        }
+    }
 }
 
 impl<'a> Invoked<'a> {
@@ -54,7 +71,7 @@ impl<'a> Invoked<'a> {
         Invoked {
             index: invocation.index,
             f: &fs[invocation.f as usize],
-            value: &invocation.value,
+            value: invocation.value.get(),
             alone: false,
         }
     }
@@ -137,10 +154,29 @@ impl Feed {
         let step = self.open.push(op, || Kept {
             index: op.index,
             f: fs.number(&op.f),
-            value: if keep_values {
+            value: KeptValue::Copy(if keep_values {
                 op.value.clone()
             } else {
                 Value::Nil
+            }),
+            client: op.process.is_client(),
+        })?;
+        self.hand(step, op);
+        Ok(())
+    }
+
+    /// [`Feed::push`] of an op the caller shares: an invocation left open keeps the op rather
+    /// than a copy of its value.
+    pub fn push_shared(&mut self, op: &std::sync::Arc<Op>) -> Result<(), HistoryError> {
+        let keep_values = self.keep_values;
+        let fs = &mut self.fs;
+        let step = self.open.push(op, || Kept {
+            index: op.index,
+            f: fs.number(&op.f),
+            value: if keep_values {
+                KeptValue::Shared(op.clone())
+            } else {
+                KeptValue::Copy(Value::Nil)
             },
             client: op.process.is_client(),
         })?;

@@ -361,6 +361,25 @@ proptest! {
     #![proptest_config(ProptestConfig { max_global_rejects: 1_000_000, ..ProptestConfig::with_cases(300) })]
 
     #[test]
+    fn a_feed_of_shared_ops_judges_as_a_feed_of_borrowed_ones(kind in kinds(), seed in any::<u64>(), n in 1usize..120, procs in 1u64..6, shape in shapes()) {
+        // Invocations kept by reference (rift check's threads) or by copy: the same verdicts.
+        let ops = history_shaped(kind, seed, n, procs, shape);
+        let feed = |shared: bool| {
+            let checkers = checkers_of(kind).iter().map(|n| by_name(n).unwrap()).collect();
+            let mut feed = checkers::Feed::new(checkers);
+            for op in &ops {
+                if shared {
+                    feed.push_shared(&std::sync::Arc::new(op.clone())).unwrap();
+                } else {
+                    feed.push(op).unwrap();
+                }
+            }
+            serde_json::to_string(&feed.finish().results).unwrap()
+        };
+        prop_assert_eq!(feed(true), feed(false));
+    }
+
+    #[test]
     fn linearizable_histories_are_never_flagged(kind in kinds(), seed in any::<u64>(), n in 1usize..120, procs in 1u64..6, shape in shapes()) {
         let ops = history_shaped(kind, seed, n, procs, shape);
         for r in judge(kind, &ops) {

@@ -318,7 +318,11 @@ const BATCHES: usize = 4;
 
 /// What the reader thread sends: ops with the line each is on (when the format keeps it),
 /// shared by the checking side and the copying side.
-type Batch = std::sync::Arc<Vec<(Op, Option<u64>)>>;
+type Batch = std::sync::Arc<Vec<(Shared, Option<u64>)>>;
+
+/// An op as the threads share it: a checker's feed keeps an open invocation by its reference
+/// rather than by a copy of its value.
+type Shared = std::sync::Arc<Op>;
 
 /// Where the reader thread sends its batches.
 struct Outlets {
@@ -334,7 +338,7 @@ struct Outlets {
 
 impl Outlets {
     /// Sends a batch (once full, or the last); false once the checking side has hung up.
-    fn send(&self, batch: &mut Vec<(Op, Option<u64>)>, last: bool) -> bool {
+    fn send(&self, batch: &mut Vec<(Shared, Option<u64>)>, last: bool) -> bool {
         if batch.len() < BATCH && !last {
             return true;
         }
@@ -392,7 +396,7 @@ fn check_apart(
     for batch in batches {
         for (op, _) in batch.iter() {
             // The main thread pairs the same ops and reports what does not pair.
-            if feed.push(op).is_err() {
+            if feed.push_shared(op).is_err() {
                 return Vec::new();
             }
         }
@@ -443,7 +447,7 @@ fn pump(out: &Outlets, ops: impl Iterator<Item = Result<(Op, Option<u64>)>>) -> 
     let mut batch = Vec::with_capacity(BATCH);
     for op in ops {
         match op {
-            Ok(op) => batch.push(op),
+            Ok((op, line)) => batch.push((std::sync::Arc::new(op), line)),
             Err(e) => {
                 // The ops before the mistake still reach the checkers and the copy first.
                 out.send(&mut batch, true);
@@ -548,7 +552,7 @@ fn stream(
     let mut checked = || -> Result<()> {
         for batch in &rx {
             for (op, line) in batch?.iter() {
-                feed.push(op).map_err(|e| {
+                feed.push_shared(op).map_err(|e| {
                     let at = line.map_or_else(String::new, |l| format!(":{l}"));
                     usage(format!("{}{at}: {e}", target.history.display()))
                 })?;
