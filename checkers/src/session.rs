@@ -80,13 +80,26 @@ struct Union {
 struct SessionKey {
     /// Write ids, in order.
     writes: Vec<u32>,
-    acked_sum: i128,
     last_acked: Option<u32>,
     union: Arc<Union>,
+    /// What only counters and registers need, made for keys that may be one: a list-append
+    /// history has a state per session and key, and these were most of its size.
+    tallies: Option<Box<Tallies>>,
+}
+
+#[derive(Debug, Default)]
+struct Tallies {
+    acked_sum: i128,
     /// Counters: the largest value read, by which read.
     max_read: Option<(i128, u64)>,
     /// Registers: a read that returned a value.
     read_value: Option<u64>,
+}
+
+impl SessionKey {
+    fn tallies(&mut self) -> &mut Tallies {
+        self.tallies.get_or_insert_with(Default::default)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -254,8 +267,13 @@ impl Session {
             match op.kind {
                 OpType::Ok => {
                     w.ack = op.index;
+                    let value = w.value;
+                    // Sums matter to counters only (a key of adds may turn out to be one).
+                    let counts = matches!(state.mode, Mode::Unknown | Mode::Add | Mode::Counter);
                     let sk = state.sessions.entry(session).or_default();
-                    sk.acked_sum += i128::from(w.value);
+                    if counts {
+                        sk.tallies().acked_sum += i128::from(value);
+                    }
                     sk.last_acked = Some(id);
                 }
                 OpType::Fail => w.failed = true,
@@ -315,12 +333,14 @@ impl Session {
             return;
         }
         let sk = state.sessions.entry(s).or_default();
+        let last_acked = sk.last_acked;
+        let t = sk.tallies();
         let v = i128::from(v);
-        if v < sk.acked_sum
-            && let Some(last) = sk.last_acked
+        if v < t.acked_sum
+            && let Some(last) = last_acked
         {
             let a = state.writes[last as usize].ack;
-            let sum = sk.acked_sum;
+            let sum = t.acked_sum;
             self.findings.note("read-your-writes", vec![a, r], || {
                 let label = key_label(key);
                 format!(
@@ -330,7 +350,7 @@ impl Session {
                 )
             });
         }
-        if let Some((m, ri)) = sk.max_read
+        if let Some((m, ri)) = t.max_read
             && v < m
         {
             self.findings.note("monotonic-reads", vec![ri, r], || {
@@ -341,8 +361,8 @@ impl Session {
                 )
             });
         }
-        if sk.max_read.is_none_or(|(m, _)| v > m) {
-            sk.max_read = Some((v, r));
+        if t.max_read.is_none_or(|(m, _)| v > m) {
+            t.max_read = Some((v, r));
         }
     }
 
@@ -372,7 +392,8 @@ impl Session {
                 });
             }
         }
-        match (sk.read_value, v) {
+        let t = sk.tallies();
+        match (t.read_value, v) {
             (Some(ri), None) => self.findings.note("monotonic-reads", vec![ri, r], || {
                 let label = key_label(key);
                 format!(
@@ -380,7 +401,7 @@ impl Session {
                      op {r} found it never written."
                 )
             }),
-            (None, Some(_)) => sk.read_value = Some(r),
+            (None, Some(_)) => t.read_value = Some(r),
             _ => {}
         }
     }
