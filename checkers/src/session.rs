@@ -105,10 +105,55 @@ impl SessionKey {
 #[derive(Debug, Default)]
 struct KeyState {
     mode: Mode,
-    ids: FxHashMap<i64, u32>,
+    ids: Ids,
     writes: Vec<Write>,
     sessions: FxHashMap<u32, SessionKey>,
     negative: bool,
+}
+
+/// Keys past this many written values keep them in a hash map.
+const FEW_VALUES: usize = 64;
+
+/// A key's written values, each with the first write of it: a sorted vector while they are
+/// few (a list-append key takes a few dozen appends, and a hash map per key was a fifth of
+/// this checker's memory), a hash map past [`FEW_VALUES`] (a set's one key).
+#[derive(Debug)]
+enum Ids {
+    Few(Vec<(i64, u32)>),
+    Many(FxHashMap<i64, u32>),
+}
+
+impl Default for Ids {
+    fn default() -> Self {
+        Ids::Few(Vec::new())
+    }
+}
+
+impl Ids {
+    fn get(&self, x: &i64) -> Option<&u32> {
+        match self {
+            Ids::Few(few) => few.binary_search_by_key(x, |e| e.0).ok().map(|i| &few[i].1),
+            Ids::Many(many) => many.get(x),
+        }
+    }
+
+    /// The write that owns `x`: its first, which is `id` if `x` is new.
+    fn owner(&mut self, x: i64, id: u32) -> u32 {
+        if let Ids::Few(few) = self {
+            match few.binary_search_by_key(&x, |e| e.0) {
+                Ok(i) => return few[i].1,
+                Err(i) if few.len() < FEW_VALUES => {
+                    few.insert(i, (x, id));
+                    return id;
+                }
+                Err(_) => *self = Ids::Many(std::mem::take(few).into_iter().collect()),
+            }
+        }
+        match self {
+            Ids::Many(many) => *many.entry(x).or_insert(id),
+            Ids::Few(_) => unreachable!("a full vector became a map"),
+        }
+    }
 }
 
 /// A micro-op of an invocation.
@@ -241,7 +286,7 @@ impl Session {
             sk.writes.push(id);
             // Unique values: the first write of a value owns it. A register value written twice
             // leaves reads of it ambiguous (adds repeat by design in counters).
-            let owned = *state.ids.entry(x).or_insert(id);
+            let owned = state.ids.owner(x, id);
             if owned != id && f == "write" && self.unjudgeable.is_none() {
                 self.unjudgeable = Some(format!("{x} is written more than once (op {})", op.index));
             }
