@@ -3,7 +3,8 @@
 //! Owns: the verdict model ([`Validity`], [`CheckResult`], [`Anomaly`]), the [`Checker`] trait,
 //! and the checkers themselves: `stats`, `set`, `convergence`, `counter`, `register` (lost
 //! updates), `idempotency`, `session` (the four session guarantees), `linearizable` (Wing–Gong–Lowe
-//! search per key), and Elle's analyses (`list-append`, `rw-register`).
+//! search per key), Elle's analyses (`list-append`, `rw-register`), and `commit-order` (strong-session read
+//! committed, read atomic and causal consistency by the commit order reads force).
 //! No I/O: the harness reads, checkers judge. Checkers are pure: the same history gives the
 //! same verdict (`linearizable` alone reads a clock, for its time budget: a search that runs
 //! out of time is `unknown`, never a different answer).
@@ -12,6 +13,7 @@
 //! memory can be checked in one pass, by every checker at once ([`check`]). The history is
 //! paired once, by a [`Feed`], and every checker is handed the same pairs.
 
+mod commit_order;
 mod convergence;
 mod counter;
 pub mod elle;
@@ -27,6 +29,7 @@ mod stats;
 mod testing;
 mod util;
 
+pub use commit_order::CommitOrder;
 pub use convergence::Convergence;
 pub use counter::Counter;
 pub use elle::Elle;
@@ -227,6 +230,7 @@ pub const NAMES: &[&str] = &[
     "session",
     "list-append",
     "rw-register",
+    "commit-order",
     "linearizable",
 ];
 
@@ -251,6 +255,7 @@ pub fn by_name_with(name: &str, options: &Options) -> Option<Box<dyn Checker>> {
     match name {
         "list-append" => Some(Box::new(Elle::list_append(&options.consistency_models))),
         "rw-register" => Some(Box::new(Elle::rw_register(&options.consistency_models))),
+        "commit-order" => Some(Box::new(CommitOrder::new(&options.consistency_models))),
         "stats" => Some(Box::new(Stats::default())),
         "set" => Some(Box::new(SetChecker::default())),
         "convergence" => Some(Box::new(Convergence::default())),

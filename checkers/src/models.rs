@@ -18,6 +18,15 @@
 //!   causal); `linearizable`: that order also respects real time, so a read begun after a
 //!   write was acknowledged sees it (a `stale` read is forbidden only here).
 //!
+//! Transactional models beside Elle's (Adya's, without sessions): `strong-session-read-committed`
+//! < `read-atomic` < `causal` (transactional causal consistency), as Biswas and Enea define
+//! them: each forces commit orders that contain session order and write-read, and `causal`, read
+//! by the `commit-order` checker on transactions, is the same `causal` as single objects have
+//! (it implies PRAM and writes-follow-reads). `read-atomic` implies Elle's
+//! monotonic-atomic-view, `strong-session-read-committed` Elle's read-committed; a cycle of
+//! write, read and process dependencies (G0-process, G1c-process) breaks
+//! strong-session-read-committed.
+//!
 //! What no model allows: reading what was never written, an element twice, a creation twice.
 //! An anomaly kind this module does not know is forbidden by every model: an unknown finding
 //! never turns into a valid verdict.
@@ -53,11 +62,19 @@ pub const MODELS: &[(&str, &[&str])] = &[
         "snapshot-isolation",
         &["read-committed", "monotonic-atomic-view"],
     ),
+    (
+        "read-atomic",
+        &["strong-session-read-committed", "monotonic-atomic-view"],
+    ),
+    ("strong-session-read-committed", &["read-committed"]),
     ("repeatable-read", &["read-committed"]),
     ("monotonic-atomic-view", &["read-committed"]),
     ("read-committed", &["read-uncommitted"]),
     ("read-uncommitted", &[]),
-    ("causal", &["pram", "writes-follow-reads", "eventual"]),
+    (
+        "causal",
+        &["pram", "writes-follow-reads", "eventual", "read-atomic"],
+    ),
     (
         "pram",
         &["read-your-writes", "monotonic-reads", "monotonic-writes"],
@@ -95,7 +112,7 @@ fn forbidden_by(checker: &str, kind: &str) -> Option<&'static [&'static str]> {
             "lost-update" => Some(&["snapshot-isolation", "repeatable-read"]),
             "G-single" | "G-nonadjacent" => Some(&["snapshot-isolation", "repeatable-read"]),
             "G2-item" => Some(&["repeatable-read"]),
-            "G0-process" | "G1c-process" => Some(&["pram", "strong-session-serializable"]),
+            "G0-process" | "G1c-process" => Some(&["pram", "strong-session-read-committed"]),
             "G-single-process" | "G-nonadjacent-process" => Some(&[
                 "strong-session-snapshot-isolation",
                 "strong-session-serializable",
@@ -109,6 +126,11 @@ fn forbidden_by(checker: &str, kind: &str) -> Option<&'static [&'static str]> {
         };
     }
     match (checker, kind) {
+        // The commit order forced by each level's rule has a cycle.
+        ("commit-order", "cyclic-causality") => Some(&["pram", "strong-session-read-committed"]),
+        ("commit-order", "non-monotonic-view") => Some(&["strong-session-read-committed"]),
+        ("commit-order", "fractured-read") => Some(&["read-atomic"]),
+        ("commit-order", "causality-violation") => Some(&["causal"]),
         // Acknowledged writes lost, replicas that never agree.
         ("set", "lost") | ("register", "lost-update") | ("counter", "lost") => Some(&["eventual"]),
         ("convergence" | "counter", "divergent" | "no-agreement" | "final-reads-differ") => {
@@ -235,6 +257,43 @@ mod tests {
 
     fn claim(models: &[&str]) -> Vec<String> {
         models.iter().map(|m| m.to_string()).collect()
+    }
+
+    #[test]
+    fn the_commit_order_levels_are_ordered_and_sit_on_the_lattice() {
+        let order = ["strong-session-read-committed", "read-atomic", "causal"];
+        for (i, strong) in order.iter().enumerate() {
+            for (j, weak) in order.iter().enumerate() {
+                assert_eq!(implies(strong, weak), i >= j, "{strong} vs {weak}");
+            }
+        }
+        assert!(implies("strong-session-read-committed", "read-committed"));
+        assert!(!implies("read-committed", "strong-session-read-committed"));
+        assert!(implies("read-atomic", "monotonic-atomic-view"));
+        assert!(implies("strong-session-serializable", "read-atomic"));
+        assert!(implies("strict-serializable", "causal"));
+        assert!(!implies("snapshot-isolation", "read-atomic"));
+        // Each anomaly is forbidden from its level up, and allowed below it.
+        let claims = |m: &str| vec![m.to_string()];
+        for (kind, weakest) in [
+            ("cyclic-causality", 0),
+            ("non-monotonic-view", 0),
+            ("fractured-read", 1),
+            ("causality-violation", 2),
+        ] {
+            for (i, m) in order.iter().enumerate() {
+                assert_eq!(
+                    forbids(&claims(m), "commit-order", kind),
+                    i >= weakest,
+                    "{kind} {m}"
+                );
+            }
+            assert!(!forbids(&claims("read-committed"), "commit-order", kind));
+        }
+        assert_eq!(
+            ruled_out("commit-order", ["fractured-read", "causality-violation"]),
+            ["read-atomic"]
+        );
     }
 
     #[test]

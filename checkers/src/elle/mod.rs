@@ -27,7 +27,7 @@
 //! The verdict: `false` when an anomaly the chosen models prohibit is found (others are listed,
 //! and do not fail the check), with the weakest models the anomalies rule out.
 
-mod graph;
+pub(crate) mod graph;
 pub use crate::models;
 
 use crate::util::{Findings, Keys, show};
