@@ -164,13 +164,31 @@ fn checkers_of(workload: &workloads::WorkloadInfo, claim: &Claim) -> Result<Vec<
         },
     };
     let options = &options;
-    workload
-        .checkers
+    let mut names: Vec<&str> = workload.checkers.to_vec();
+    if workload.name == "list-append" && needs_commit_order(&claim.models) {
+        names.push("commit-order");
+    }
+    names
         .iter()
         .map(|name| {
             checkers::by_name_with(name, options).context(format!("no checker named {name}"))
         })
         .collect()
+}
+
+/// List-append histories get `commit-order` too when the claim is one of its levels (read
+/// atomic, causal, strong-session read committed) and no stronger one Elle's analysis decides:
+/// Elle's cycles (G-single, say) are allowed there, but some of them are fractured reads or
+/// causality violations, which only `commit-order` tells apart.
+fn needs_commit_order(models: &[String]) -> bool {
+    let level = models
+        .iter()
+        .any(|m| checkers::models::implies(m, "strong-session-read-committed"));
+    let elle_decides = models.iter().any(|m| {
+        checkers::models::implies(m, "snapshot-isolation")
+            || checkers::models::implies(m, "repeatable-read")
+    });
+    level && !elle_decides
 }
 
 /// Streams the history through the checkers, writes results.json, prints the tables.
@@ -362,7 +380,7 @@ impl Outlets {
 
 /// Checkers worth a thread of their own: each keeps state that grows with the history and
 /// spends about as long on it as all the others together.
-const OWN_THREAD: &[&str] = &["session", "set", "list-append"];
+const OWN_THREAD: &[&str] = &["session", "set", "list-append", "commit-order"];
 
 /// Checkers with their places in the workload's order.
 type Placed = Vec<(usize, Box<dyn Checker>)>;

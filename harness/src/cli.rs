@@ -110,8 +110,9 @@ pub struct CheckArgs {
     /// for anomalies they forbid (every anomaly is still reported, marked allowed or
     /// forbidden). Single objects: eventual, read-your-writes, monotonic-reads,
     /// monotonic-writes, writes-follow-reads, pram, causal, sequential, linearizable;
-    /// transactions: read-uncommitted, read-committed, repeatable-read, snapshot-isolation,
-    /// serializable, strict-serializable, ... Default: what a run's test.json recorded, else the
+    /// transactions: read-uncommitted, read-committed, strong-session-read-committed,
+    /// read-atomic, causal, repeatable-read, snapshot-isolation, serializable,
+    /// strict-serializable, ... Default: what a run's test.json recorded, else the
     /// workload's (eventual; strict-serializable for list-append and rw-register).
     #[arg(long, value_delimiter = ',')]
     pub consistency_models: Vec<String>,

@@ -727,3 +727,83 @@ fn a_plume_history_is_judged_as_rw_register_transactions() {
     assert_eq!(code(&out), 254);
     assert!(stderr(&out).contains("bad.plume:2"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_fractured_read_fails_read_atomic_and_the_report_says_which_edge_was_forced() {
+    // Plume lines: session 0's txn 0 writes x and y; session 1's txn 1 reads y's initial state
+    // (0), then T0's x: each read saw a committed state, not one snapshot.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("h.plume"),
+        "w(1,5,0,0)\nw(2,6,0,0)\nr(2,0,1,1)\nr(1,5,1,1)\n",
+    )
+    .unwrap();
+    let check = |models: &str| {
+        rift(
+            dir.path(),
+            &[
+                "check",
+                "h.plume",
+                "-w",
+                "rw-register",
+                "--consistency-models",
+                models,
+            ],
+        )
+    };
+    let out = check("read-atomic");
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let results = latest_results(dir.path());
+    let co = results["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["checker"] == "commit-order")
+        .unwrap();
+    assert_eq!(co["anomaly_counts"]["fractured-read"], 1, "{co}");
+    let html = std::fs::read_to_string(dir.path().join("results/latest/report.html")).unwrap();
+    assert!(
+        html.contains("forced by read atomic"),
+        "the report explains the forced edge"
+    );
+    // Strong-session read committed allows it.
+    assert_eq!(code(&check("strong-session-read-committed")), 0);
+    // A list-append history claimed causal gets commit-order too; under serializable, Elle's
+    // analysis decides alone.
+    std::fs::write(
+        dir.path().join("la.edn"),
+        "{:process 0, :type :ok, :f :txn, :value [[:append :x 1]]}\n\
+         {:process 1, :type :ok, :f :txn, :value [[:r :x [1]] [:append :y 2]]}\n\
+         {:process 2, :type :ok, :f :txn, :value [[:r :y [2]] [:r :x []]]}\n",
+    )
+    .unwrap();
+    let la = |models: &str| {
+        let out = rift(
+            dir.path(),
+            &[
+                "check",
+                "la.edn",
+                "-w",
+                "list-append",
+                "--consistency-models",
+                models,
+            ],
+        );
+        let results = latest_results(dir.path());
+        let names: Vec<String> = results["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["checker"].as_str().unwrap().to_owned())
+            .collect();
+        (code(&out), names)
+    };
+    let (c, names) = la("causal");
+    assert_eq!(c, 1);
+    assert!(names.contains(&"commit-order".to_owned()), "{names:?}");
+    let (c, names) = la("read-atomic");
+    assert_eq!(c, 0, "read atomic allows a causality violation");
+    assert!(names.contains(&"commit-order".to_owned()), "{names:?}");
+    let (_, names) = la("serializable");
+    assert!(!names.contains(&"commit-order".to_owned()), "{names:?}");
+}

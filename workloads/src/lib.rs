@@ -67,7 +67,7 @@ pub const WORKLOADS: &[WorkloadInfo] = &[
     WorkloadInfo {
         name: "rw-register",
         about: "transactions writing unique values to registers and reading them",
-        checkers: &["stats", "rw-register"],
+        checkers: &["stats", "rw-register", "commit-order"],
         claims: &["strict-serializable"],
     },
     WorkloadInfo {
