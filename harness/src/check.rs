@@ -42,14 +42,19 @@ pub fn run(args: CheckArgs) -> Result<Exit> {
         args.budget.linear_memory_budget,
     )
     .map_err(|(field, m)| usage(format!("--{}: {m}", field.replace('_', "-"))))?;
-    let checkers = checkers_of(workload, &claim)?;
+    let checkers = if args.checkers.is_empty() {
+        checkers_of(workload, &claim)?
+    } else {
+        only_checkers(&args.checkers, &claim)?
+    };
+    let names: Vec<&str> = checkers.iter().map(|c| c.name()).collect();
 
     let log = RunLog::open(&target.run)?;
     log.line(format!(
         "check {} as workload {} with checkers {}, claiming {} ({})",
         target.history.display(),
         workload.name,
-        workload.checkers.join(", "),
+        names.join(", "),
         claim.models.join(", "),
         claim.source
     ));
@@ -155,15 +160,34 @@ pub fn judge_run(
     judge(&target, checkers, claim, &log, Some(run_info))
 }
 
-fn checkers_of(workload: &workloads::WorkloadInfo, claim: &Claim) -> Result<Vec<Box<dyn Checker>>> {
-    let options = checkers::Options {
+fn checker_options(claim: &Claim) -> checkers::Options {
+    checkers::Options {
         consistency_models: claim.models.clone(),
         linear: checkers::linear::Settings {
             budget: claim.linear,
             ..Default::default()
         },
-    };
-    let options = &options;
+    }
+}
+
+/// The checkers `--checkers` names, each known.
+fn only_checkers(names: &[String], claim: &Claim) -> Result<Vec<Box<dyn Checker>>> {
+    let options = checker_options(claim);
+    names
+        .iter()
+        .map(|name| {
+            checkers::by_name_with(name, &options).ok_or_else(|| {
+                usage(format!(
+                    "--checkers: no checker named {name:?}; rift has {}",
+                    checkers::NAMES.join(", ")
+                ))
+            })
+        })
+        .collect()
+}
+
+fn checkers_of(workload: &workloads::WorkloadInfo, claim: &Claim) -> Result<Vec<Box<dyn Checker>>> {
+    let options = &checker_options(claim);
     let mut names: Vec<&str> = workload.checkers.to_vec();
     if workload.name == "list-append" && needs_commit_order(&claim.models) {
         names.push("commit-order");

@@ -116,6 +116,10 @@ pub struct CheckArgs {
     /// workload's (eventual; strict-serializable for list-append and rw-register).
     #[arg(long, value_delimiter = ',')]
     pub consistency_models: Vec<String>,
+    /// Only these checkers, comma-separated, instead of the workload's (say
+    /// `--checkers commit-order` to judge isolation levels alone).
+    #[arg(long, value_delimiter = ',')]
+    pub checkers: Vec<String>,
     #[command(flatten)]
     pub budget: LinearBudgetArgs,
     /// Where run directories are made when checking a loose history file.

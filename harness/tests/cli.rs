@@ -806,4 +806,37 @@ fn a_fractured_read_fails_read_atomic_and_the_report_says_which_edge_was_forced(
     assert!(names.contains(&"commit-order".to_owned()), "{names:?}");
     let (_, names) = la("serializable");
     assert!(!names.contains(&"commit-order".to_owned()), "{names:?}");
+    // --checkers runs those alone; a name rift does not have is a usage error naming them.
+    let out = rift(
+        dir.path(),
+        &[
+            "check",
+            "h.plume",
+            "-w",
+            "rw-register",
+            "--checkers",
+            "commit-order",
+        ],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let results = latest_results(dir.path());
+    assert_eq!(results["results"].as_array().unwrap().len(), 1);
+    assert_eq!(results["results"][0]["checker"], "commit-order");
+    let out = rift(
+        dir.path(),
+        &[
+            "check",
+            "h.plume",
+            "-w",
+            "rw-register",
+            "--checkers",
+            "isolation",
+        ],
+    );
+    assert_eq!(code(&out), 254, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no checker named \"isolation\""),
+        "{}",
+        stderr(&out)
+    );
 }
