@@ -124,6 +124,9 @@ fn a_causality_violation_through_a_third_session_is_read_atomic_but_not_causal()
     assert_eq!(kinds(&r), ["causality-violation"]);
     let text = &r.anomalies[0].explanation;
     assert!(text.contains("causal past"), "{text}");
+    // A claim of read atomic is not worth causal's time: it is not checked, and says so.
+    let r = claimed(h, &["read-atomic"]);
+    assert!(r.summary.contains("causal not checked"), "{}", r.summary);
     // Through a session instead of a read: T2 follows T1 in process 0.
     let session = "0: w x 1
                    0: w y 1
