@@ -84,6 +84,17 @@ fn a_non_repeatable_read_is_read_committed_but_not_read_atomic() {
              2: r x 1; r x 2";
     assert_eq!(levels(h), [Good, Bad, Bad]);
     assert_eq!(kinds(&claimed(h, &["read-atomic"])), ["fractured-read"]);
+    // Going back past a write-read edge: T2 read T1's x and overwrote it; T3 saw T2's x, then
+    // T1's. Read committed forces T2 < T1 (T3 saw T2 first), against T1 < T2.
+    let past_wr = "0: w x 1
+                   1: r x 1; w x 2
+                   2: r x 2; r x 1";
+    assert_eq!(levels(past_wr), [Bad, Bad, Bad]);
+    let r = claimed(past_wr, &["strong-session-read-committed"]);
+    assert_eq!(kinds(&r), ["non-monotonic-view"]);
+    // The other way round is the history moving forward.
+    let forward = "0: w x 1\n1: r x 1; w x 2\n2: r x 1; r x 2";
+    assert_eq!(levels(forward)[0], Good);
     // Back again is read committed's own: T1 < T2 < T1.
     let back = format!("{h}; r x 1");
     assert_eq!(levels(&back), [Bad, Bad, Bad]);
