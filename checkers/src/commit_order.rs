@@ -84,6 +84,8 @@ const READ: u8 = 1;
 #[derive(Debug, Clone, Copy)]
 struct Mop {
     kind: u8,
+    /// An append, or a read of a list (shown as such in explanations).
+    list: bool,
     key: u32,
     value: i64,
 }
@@ -155,9 +157,10 @@ impl CommitOrder {
             };
             let key = self.keys.id(k);
             match f.as_str() {
-                Some("w" | "append") => match v.as_int() {
+                Some(w @ ("w" | "append")) => match v.as_int() {
                     Some(x) if x != NIL => out.push(Mop {
                         kind: WRITE,
+                        list: w == "append",
                         key,
                         value: x,
                     }),
@@ -176,6 +179,7 @@ impl CommitOrder {
                     match read {
                         Some(value) => out.push(Mop {
                             kind: READ,
+                            list: matches!(v, Value::List(_)),
                             key,
                             value,
                         }),
@@ -735,7 +739,10 @@ impl Analysis {
             .map(|m| {
                 let k = key_text(self.c.keys.value(m.key));
                 match m.kind {
+                    WRITE if m.list => format!("[append {k} {}]", m.value),
                     WRITE => format!("[w {k} {}]", m.value),
+                    _ if m.list && m.value == NIL => format!("[r {k} []]"),
+                    _ if m.list => format!("[r {k} [... {}]]", m.value),
                     _ if m.value == NIL => format!("[r {k} nil]"),
                     _ => format!("[r {k} {}]", m.value),
                 }

@@ -216,6 +216,12 @@ fn list_append_reads_read_from_the_writer_of_their_last_element() {
     let r = Verdict::claimed(r.results, &models);
     assert_eq!(r.valid, Bad);
     assert_eq!(kinds(&r.results[0]), ["causality-violation"]);
+    let text = &r.results[0].anomalies[0].explanation;
+    assert!(
+        text.contains("[append x 1]") && text.contains("[r x []]"),
+        "{text}"
+    );
+    assert!(text.contains("[r y [... 2]]"), "{text}");
 }
 
 /// A small deterministic generator (splitmix64).
