@@ -21,8 +21,9 @@
 //! Causal pasts are vector clocks, one entry per session, over a topological order of
 //! `so ∪ wr`; for each read only the latest writer of the key in each session of the past is
 //! considered, and not when it already precedes the transaction read from. Memory: a few words
-//! per micro-op and forced edge, and the clocks (transactions × sessions); past
-//! [`CLOCK_BUDGET`] entries causal is not decided (unknown only if the claim needs it).
+//! per micro-op and forced edge, and the clocks (sessions entries each) of the transactions
+//! whose session successor or readers are still to come, rows reused once they are done; past
+//! [`CLOCK_BUDGET`] entries alive causal is not decided (unknown only if the claim needs it).
 //!
 //! Not judged here (Elle's analyses report them): aborted, intermediate and garbage reads,
 //! and a transaction's reads of its own writes. Transactions that failed are not in the
@@ -315,6 +316,8 @@ struct Analysis {
     garbage: u64,
     aborted_reads: u64,
     intermediate_reads: u64,
+    /// The most vector clocks alive at once while deciding causal.
+    peak_clocks: std::cell::Cell<usize>,
 }
 
 impl Analysis {
@@ -331,6 +334,7 @@ impl Analysis {
             garbage: 0,
             aborted_reads: 0,
             intermediate_reads: 0,
+            peak_clocks: std::cell::Cell::new(0),
             c,
         };
         let mut own: Vec<u32> = Vec::new();
@@ -511,9 +515,6 @@ impl Analysis {
     fn force_cc(&self, out: &mut Vec<Forced>, init: &mut Vec<BeforeInit>) -> Option<()> {
         let n = self.c.txns.len();
         let k = self.members.len();
-        if n.saturating_mul(k) > CLOCK_BUDGET {
-            return None;
-        }
         let order = self.topological()?;
         // Each key's writers by session: (session, positions) with positions ascending.
         let mut by_key: FxHashMap<u32, Vec<(u32, Vec<u32>)>> = FxHashMap::default();
@@ -531,22 +532,43 @@ impl Analysis {
                 }
             }
         }
-        let mut clock = vec![0u32; n * k];
-        let mut past = vec![0u32; k];
+        // Clocks live while something will still read them: each transaction's session
+        // successor and the transactions that read from it. Rows are reused once freed.
+        let mut uses = vec![0u32; n];
         let mut seen: Vec<u32> = Vec::new();
+        for m in &self.members {
+            for (i, &t) in m.iter().enumerate() {
+                if i + 1 < m.len() {
+                    uses[t as usize] += 1;
+                }
+                self.read_from(t, &mut seen);
+                for &w in &seen {
+                    uses[w as usize] += 1;
+                }
+            }
+        }
+        const NO_ROW: u32 = u32::MAX;
+        let mut row = vec![NO_ROW; n];
+        let mut rows: Vec<u32> = Vec::new();
+        let mut free: Vec<u32> = Vec::new();
+        let mut live = 0usize;
+        let mut peak = 0usize;
+        let mut past = vec![0u32; k];
+        let mut preds: Vec<u32> = Vec::new();
         for &t3 in &order {
             let t = t3 as usize;
             let s3 = self.c.txns[t].session as usize;
             past.fill(0);
             let p = self.pos[t] as usize;
-            if p > 1 {
-                let prev = self.members[s3][p - 2] as usize;
-                join(&mut past, &clock[prev * k..(prev + 1) * k]);
-            }
             self.read_from(t3, &mut seen);
-            for &w in &seen {
-                let w = w as usize;
-                join(&mut past, &clock[w * k..(w + 1) * k]);
+            preds.clear();
+            preds.extend_from_slice(&seen);
+            if p > 1 {
+                preds.push(self.members[s3][p - 2]);
+            }
+            for &w in &preds {
+                let r = row[w as usize] as usize * k;
+                join(&mut past, &rows[r..r + k]);
             }
             for &(x, t1) in self.reads_of(t3) {
                 let Some(lists) = by_key.get(&x) else {
@@ -566,16 +588,42 @@ impl Analysis {
                     if t2 == t1 || t2 == t3 {
                         continue;
                     }
-                    if t1 != INIT && clock[t1 as usize * k + *s as usize] >= q {
+                    if t1 != INIT && rows[row[t1 as usize] as usize * k + *s as usize] >= q {
                         continue; // T2 precedes T1 already
                     }
                     push(out, init, t2, t1, CC, t3, x);
                 }
             }
-            let own = &mut clock[t * k..(t + 1) * k];
-            own.copy_from_slice(&past);
-            own[s3] = self.pos[t];
+            // Done with the predecessors' clocks, perhaps for good.
+            for &w in &preds {
+                let w = w as usize;
+                uses[w] -= 1;
+                if uses[w] == 0 {
+                    free.push(row[w]);
+                    row[w] = NO_ROW;
+                    live -= 1;
+                }
+            }
+            if uses[t] > 0 {
+                let r = match free.pop() {
+                    Some(r) => r,
+                    None => {
+                        if (rows.len() / k.max(1) + 1).saturating_mul(k) > CLOCK_BUDGET {
+                            return None;
+                        }
+                        rows.resize(rows.len() + k, 0);
+                        (rows.len() / k - 1) as u32
+                    }
+                };
+                row[t] = r;
+                live += 1;
+                peak = peak.max(live);
+                let own = &mut rows[r as usize * k..(r as usize + 1) * k];
+                own.copy_from_slice(&past);
+                own[s3] = self.pos[t];
+            }
         }
+        self.peak_clocks.set(peak);
         Some(())
     }
 
@@ -618,6 +666,9 @@ impl Analysis {
                 }
             }
             figures.insert(format!("forced-{model}"), json!(forced.len() - before));
+            if level == CC {
+                figures.insert("causal-clocks-peak".into(), json!(self.peak_clocks.get()));
+            }
             let mut edges = base.clone();
             edges.extend(forced.iter().map(|f| graph::pack(f.from, f.to, f.level)));
             let g = graph::build(edges, n);
@@ -658,8 +709,8 @@ impl Analysis {
                     Validity::True
                 };
                 result.summary = format!(
-                    "{n} transactions hold {}; {model} not decided: {} sessions' clocks over \
-                     {n} transactions pass the budget of {CLOCK_BUDGET} entries",
+                    "{n} transactions hold {}; {model} not decided: the vector clocks of {} \
+                     sessions alive at once pass the budget of {CLOCK_BUDGET} entries",
                     decided.join(" and "),
                     self.members.len()
                 );
