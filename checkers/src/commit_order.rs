@@ -517,7 +517,9 @@ impl Analysis {
         let k = self.members.len();
         let order = self.topological()?;
         // Each key's writers by session: (session, positions) with positions ascending.
-        let mut by_key: FxHashMap<u32, Vec<(u32, Vec<u32>)>> = FxHashMap::default();
+        // Each list keeps a cursor where its last search ended: the pasts of transactions
+        // in topological order move forward together, so the next search starts close by.
+        let mut by_key: FxHashMap<u32, Vec<(u32, Vec<u32>, u32)>> = FxHashMap::default();
         for (s, m) in self.members.iter().enumerate() {
             for &t in m {
                 let w = &self.writes[self.write_start[t as usize] as usize
@@ -526,8 +528,8 @@ impl Analysis {
                     // Sessions are walked in order: a session's list, if any, is the last.
                     let lists = by_key.entry(x).or_default();
                     match lists.last_mut() {
-                        Some((last, ps)) if *last == s as u32 => ps.push(self.pos[t as usize]),
-                        _ => lists.push((s as u32, vec![self.pos[t as usize]])),
+                        Some((last, ps, _)) if *last == s as u32 => ps.push(self.pos[t as usize]),
+                        _ => lists.push((s as u32, vec![self.pos[t as usize]], 0)),
                     }
                 }
             }
@@ -571,26 +573,30 @@ impl Analysis {
                 join(&mut past, &rows[r..r + k]);
             }
             for &(x, t1) in self.reads_of(t3) {
-                let Some(lists) = by_key.get(&x) else {
+                let Some(lists) = by_key.get_mut(&x) else {
                     continue;
                 };
-                for (s, positions) in lists {
-                    let upto = past[*s as usize];
-                    if upto == 0 {
+                // What T1 follows already, per session: a writer at or below it is ordered
+                // before T1 by so ∪ wr, so no edge is needed (nor any search).
+                let floor = (t1 != INIT).then(|| {
+                    let r = row[t1 as usize] as usize * k;
+                    &rows[r..r + k]
+                });
+                for (s, positions, cursor) in lists.iter_mut() {
+                    let s = *s as usize;
+                    let upto = past[s];
+                    let below = floor.map_or(0, |f| f[s]);
+                    if upto <= below {
                         continue;
                     }
-                    let i = positions.partition_point(|&q| q <= upto);
-                    if i == 0 {
+                    let i = gallop(positions, upto, *cursor as usize);
+                    *cursor = i as u32;
+                    if i == 0 || positions[i - 1] <= below {
                         continue;
                     }
-                    let q = positions[i - 1];
-                    let t2 = self.members[*s as usize][q as usize - 1];
-                    if t2 == t1 || t2 == t3 {
-                        continue;
-                    }
-                    if t1 != INIT && rows[row[t1 as usize] as usize * k + *s as usize] >= q {
-                        continue; // T2 precedes T1 already
-                    }
+                    // Above T1's clock: neither T1 (its own entry is its place) nor T3 (the
+                    // past holds its predecessors only).
+                    let t2 = self.members[s][positions[i - 1] as usize - 1];
                     push(out, init, t2, t1, CC, t3, x);
                 }
             }
@@ -1009,6 +1015,38 @@ fn key_text(v: &Value) -> String {
     v.as_str().map_or_else(|| show(v), str::to_owned)
 }
 
+/// How many of the sorted `positions` are at most `upto` (`partition_point`), searched from
+/// `from` outwards by doubling steps, then by halving.
+fn gallop(positions: &[u32], upto: u32, from: usize) -> usize {
+    let n = positions.len();
+    let from = from.min(n);
+    let (mut lo, mut hi);
+    if from < n && positions[from] <= upto {
+        // Forward: the answer is past `from`.
+        lo = from + 1;
+        let mut step = 1;
+        hi = lo;
+        while hi < n && positions[hi] <= upto {
+            lo = hi + 1;
+            hi += step;
+            step *= 2;
+        }
+        hi = hi.min(n);
+    } else {
+        // Backward: the answer is at most `from`.
+        hi = from;
+        let mut step = 1;
+        lo = hi;
+        while lo > 0 && positions[lo - 1] > upto {
+            hi = lo - 1;
+            lo = lo.saturating_sub(step);
+            step *= 2;
+        }
+    }
+    // positions[..lo] are ≤ upto, positions[hi..] are > upto.
+    lo + positions[lo..hi].partition_point(|&q| q <= upto)
+}
+
 fn join(into: &mut [u32], from: &[u32]) {
     for (a, b) in into.iter_mut().zip(from) {
         *a = (*a).max(*b);
@@ -1080,4 +1118,25 @@ fn shortest_cycle(g: &Graph, comp: &[u32], v: u32, mask: u8) -> Vec<(u32, u8)> {
     }
     cycle.reverse();
     cycle
+}
+
+#[cfg(test)]
+mod tests {
+    use super::gallop;
+
+    #[test]
+    fn gallop_finds_what_partition_point_finds_from_any_start() {
+        let positions = [1, 3, 4, 7, 8, 9, 15, 20, 21, 40];
+        for upto in 0..45 {
+            let want = positions.partition_point(|&q| q <= upto);
+            for from in 0..=positions.len() + 2 {
+                assert_eq!(
+                    gallop(&positions, upto, from),
+                    want,
+                    "upto {upto} from {from}"
+                );
+            }
+        }
+        assert_eq!(gallop(&[], 5, 0), 0);
+    }
 }

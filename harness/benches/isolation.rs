@@ -11,7 +11,9 @@
 //! The execution: one log of transactions in commit order; each session reads the state of a
 //! prefix of it that includes its own last transaction and lags the end by up to
 //! `LAG` transactions (so sessions see one another late, and causal pasts are wide), and its
-//! transaction goes at the end. 1–8 micro-ops, half reads, over `KEYS` keys, values unique.
+//! transaction goes at the end. As AWDIT's generator shapes its histories: 5 micro-ops a
+//! transaction on average (geometric), 80 % reads, keys skewed (key = `KEYS`·u³, a tenth of
+//! the keys taking nearly half the accesses); values unique.
 //! `-- --quick` stops at 100 K; `-- --keep DIR` leaves the histories in DIR.
 #![allow(clippy::unwrap_used)]
 
@@ -46,10 +48,11 @@ fn causal_plume(path: &Path, txns: u64) -> u64 {
         let view = seen[s as usize].max(t.saturating_sub(lag));
         seen[s as usize] = view;
         own.clear();
-        for _ in 0..1 + rng.below(8) {
-            let k = 1 + rng.below(KEYS);
+        loop {
+            let u = rng.below(1 << 20) as f64 / (1u64 << 20) as f64;
+            let k = 1 + ((u * u * u) * KEYS as f64) as u64;
             mops += 1;
-            if rng.below(2) == 0 {
+            if rng.below(5) == 0 {
                 let v = next_value;
                 next_value += 1;
                 own.retain(|w| w.0 != k);
@@ -65,6 +68,9 @@ fn causal_plume(path: &Path, txns: u64) -> u64 {
                     }
                 };
                 writeln!(out, "r({k},{v},{s},{t})").unwrap();
+            }
+            if rng.below(5) == 0 {
+                break;
             }
         }
         for &(k, v) in &own {
