@@ -68,11 +68,12 @@ struct Write {
 }
 
 /// What a session's reads of a key have reflected, all together: per writing session the
-/// longest prefix of its writes held (with the read that showed it), and elements held beyond
-/// a hole.
+/// longest prefix of its writes held (with the read that showed it, by its number in
+/// `Session::read_ops`: one union per write, often, and 4 bytes less per entry), and elements
+/// held beyond a hole.
 #[derive(Debug, Clone, Default)]
 struct Union {
-    prefix: Vec<(u32, u32, u64)>,
+    prefix: Vec<(u32, u32, u32)>,
     extras: Vec<(i64, u64)>,
 }
 
@@ -180,6 +181,8 @@ pub struct Session {
     prefixes: Vec<(u32, u32)>,
     latest: Vec<(u32, u32)>,
     extras: Vec<i64>,
+    /// The op indexes of the reads that raised a union, numbered as unions name them.
+    read_ops: Vec<u64>,
     /// Why the history cannot be judged here: a value written twice, or a `cas` (which writes
     /// without saying so in the shape this checker reads). Reads then cannot name their write.
     unjudgeable: Option<String>,
@@ -462,6 +465,7 @@ impl Session {
             prefixes,
             latest,
             extras,
+            read_ops,
             ..
         } = self;
         prefixes.clear();
@@ -563,7 +567,7 @@ impl Session {
                 .prefix
                 .iter()
                 .find(|&&(t, p, _)| prefix_of(t) < p)
-                .map(|&(t, _, ri)| (t, prefix_of(t) + 1, ri))
+                .map(|&(t, _, ri)| (t, prefix_of(t) + 1, read_ops[ri as usize]))
         };
         let value_of = |state: &KeyState, t: u32, seq: u32| -> i64 {
             let sk = &state.sessions[&t];
@@ -642,13 +646,15 @@ impl Session {
             .iter()
             .any(|x| !union.extras.iter().any(|e| e.0 == *x));
         if raises {
+            let ord = read_ops.len() as u32;
+            read_ops.push(r);
             let sk = state.sessions.entry(s).or_default();
             let u = Arc::make_mut(&mut sk.union);
             for &(t, p) in prefixes.iter() {
                 match u.prefix.iter_mut().find(|e| e.0 == t) {
-                    Some(e) if e.1 < p => *e = (t, p, r),
+                    Some(e) if e.1 < p => *e = (t, p, ord),
                     Some(_) => {}
-                    None => u.prefix.push((t, p, r)),
+                    None => u.prefix.push((t, p, ord)),
                 }
             }
             for &x in extras.iter() {
