@@ -51,7 +51,36 @@ struct Element {
 struct JudgedRead {
     index: u64,
     invoked: u64,
-    held: FxHashSet<i64>,
+    /// The elements it held, by id (one bit per element added before it completed: a
+    /// million-element read is 125 KB, not a hash set of 16 MB).
+    held: Bits,
+}
+
+/// A set of element ids as bits.
+#[derive(Debug, Default)]
+struct Bits(Vec<u64>);
+
+impl Bits {
+    /// Empty, with room for ids below `n`.
+    fn reset(&mut self, n: usize) {
+        self.0.clear();
+        self.0.resize(n.div_ceil(64), 0);
+    }
+
+    fn contains(&self, id: u32) -> bool {
+        self.0
+            .get(id as usize / 64)
+            .is_some_and(|w| w & (1 << (id % 64)) != 0)
+    }
+
+    /// Adds `id` (below the reset's `n`); false when it was there already.
+    fn insert(&mut self, id: u32) -> bool {
+        let w = &mut self.0[id as usize / 64];
+        let bit = 1 << (id % 64);
+        let new = *w & bit == 0;
+        *w |= bit;
+        new
+    }
 }
 
 #[derive(Debug, Default)]
@@ -77,7 +106,9 @@ pub struct SetChecker {
     acked_at_invoke: FxHashMap<Process, usize>,
     reads: u64,
     findings: Findings,
-    scratch: FxHashSet<i64>,
+    scratch: Bits,
+    /// Elements of one read that no add attempted (each reported once per read).
+    unknown: FxHashSet<i64>,
     /// The first keyed (`[k x]`) and the first unkeyed op: a history with both is not one
     /// this checker can read either way.
     keyed_op: Option<u64>,
@@ -114,11 +145,17 @@ impl SetChecker {
         let bit = self.nodes.bit(&op.node);
         let label = key_label(self.keys.value(key as u32));
         let mut set = std::mem::take(&mut self.scratch);
-        set.clear();
         let state = &mut self.per_key[key];
+        set.reset(state.elements.len());
+        self.unknown.clear();
         let mut present_acked = 0usize;
         for &x in held {
-            if !set.insert(x) {
+            let id = state.ids.get(&x).copied();
+            let new = match id {
+                Some(id) => set.insert(id),
+                None => self.unknown.insert(x),
+            };
+            if !new {
                 self.findings.note("duplicated", vec![op.index], || {
                     format!(
                         "Read op {} holds element {x} more than once; a set holds each element once.",
@@ -127,8 +164,8 @@ impl SetChecker {
                 });
                 continue;
             }
-            match state.ids.get(&x) {
-                Some(&id) => {
+            match id {
+                Some(id) => {
                     let e = &mut state.elements[id as usize];
                     e.seen = true;
                     if e.seen_on & bit == 0 {
@@ -150,7 +187,7 @@ impl SetChecker {
         if !op.is_final && present_acked < acked_before {
             for &id in &state.acked[..acked_before] {
                 let e = &mut state.elements[id as usize];
-                if e.stale_read == NONE && !set.contains(&e.x) {
+                if e.stale_read == NONE && !set.contains(id) {
                     e.stale_read = op.index;
                 }
             }
@@ -162,11 +199,11 @@ impl SetChecker {
         };
         if op.is_final {
             state.last_final.insert(Observer::of(op), judged);
-            self.scratch = FxHashSet::default();
+            self.scratch = Bits::default();
         } else {
             self.scratch = match state.last_read.replace(judged) {
                 Some(old) => old.held,
-                None => FxHashSet::default(),
+                None => Bits::default(),
             };
         }
     }
@@ -278,7 +315,8 @@ impl Checker for SetChecker {
             } else {
                 state.last_read.iter().collect()
             };
-            for e in &state.elements {
+            for (id, e) in state.elements.iter().enumerate() {
+                let id = id as u32;
                 attempted += 1;
                 // Indexes follow time: a read invoked after op i has a larger index.
                 let read_after = |i: u64| state.last_read_invoke.is_some_and(|r| r > i);
@@ -294,7 +332,7 @@ impl Checker for SetChecker {
                 // on some observers and absent on others is divergence (the convergence
                 // checker's finding): the write survives somewhere.
                 let mut after = judged.iter().filter(|r| r.invoked > ack).peekable();
-                let lost = after.peek().is_some() && after.clone().all(|r| !r.held.contains(&x));
+                let lost = after.peek().is_some() && after.clone().all(|r| !r.held.contains(id));
                 if let Some(read) = lost.then(|| after.last()).flatten() {
                     let read = read.index;
                     findings.note("lost", vec![add, ack, read], || {
