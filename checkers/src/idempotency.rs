@@ -54,7 +54,8 @@ impl Checker for Idempotency {
         if &*op.f == "read" && op.kind == OpType::Ok {
             if let Some(entries) = crate::util::ints(&op.value) {
                 let slot = op.is_final.then(|| crate::util::Observer::of(op));
-                self.ledgers.insert(slot, (op.index, op.is_final, entries));
+                self.ledgers
+                    .insert(slot, (op.index, op.is_final, entries.iter().collect()));
             }
             return;
         }

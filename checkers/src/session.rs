@@ -24,7 +24,7 @@
 //! Not judged: list order for writes-follow-reads (monotonic-writes checks order).
 
 use crate::Event;
-use crate::util::{Findings, Keys, key_label, split_keyed};
+use crate::util::{Chunked, Findings, IntIds, Keys, key_label, split_keyed};
 use crate::{CheckResult, Checker, Validity};
 use history::{Op, OpType, Process, Value};
 use rustc_hash::FxHashMap;
@@ -110,7 +110,7 @@ impl SessionKey {
 struct KeyState {
     mode: Mode,
     ids: Ids,
-    writes: Vec<Write>,
+    writes: Chunked<Write>,
     sessions: FxHashMap<u32, SessionKey>,
     negative: bool,
 }
@@ -124,7 +124,7 @@ const FEW_VALUES: usize = 64;
 #[derive(Debug)]
 enum Ids {
     Few(Vec<(i64, u32)>),
-    Many(FxHashMap<i64, u32>),
+    Many(IntIds),
 }
 
 impl Default for Ids {
@@ -134,9 +134,9 @@ impl Default for Ids {
 }
 
 impl Ids {
-    fn get(&self, x: &i64) -> Option<&u32> {
+    fn get(&self, x: i64) -> Option<u32> {
         match self {
-            Ids::Few(few) => few.binary_search_by_key(x, |e| e.0).ok().map(|i| &few[i].1),
+            Ids::Few(few) => few.binary_search_by_key(&x, |e| e.0).ok().map(|i| few[i].1),
             Ids::Many(many) => many.get(x),
         }
     }
@@ -150,11 +150,17 @@ impl Ids {
                     few.insert(i, (x, id));
                     return id;
                 }
-                Err(_) => *self = Ids::Many(std::mem::take(few).into_iter().collect()),
+                Err(_) => {
+                    let mut many = IntIds::default();
+                    for (x, id) in std::mem::take(few) {
+                        many.get_or_insert(x, id);
+                    }
+                    *self = Ids::Many(many);
+                }
             }
         }
         match self {
-            Ids::Many(many) => *many.entry(x).or_insert(id),
+            Ids::Many(many) => many.get_or_insert(x, id),
             Ids::Few(_) => unreachable!("a full vector became a map"),
         }
     }
@@ -176,8 +182,9 @@ pub struct Session {
     reads: u64,
     judged: [bool; 4],
     findings: Findings,
-    /// Scratch for one read: per writing session, (element, seq, position) held.
-    by_session: Vec<Vec<(i64, u32, usize)>>,
+    /// Scratch for one read: per writing session, the seqs of its writes held, in the read's
+    /// order (4 bytes an element held).
+    by_session: Vec<Vec<u32>>,
     touched: Vec<u32>,
     /// Scratch for one read: per writing session the longest prefix held, and its latest write
     /// held; elements held beyond a hole.
@@ -355,7 +362,7 @@ impl Session {
                 let Some(held) = crate::util::ints(value) else {
                     return;
                 };
-                self.read_collection(k, s, r, &held);
+                self.read_collection(k, s, r, held);
             }
             Mode::Counter => {
                 if let Some(v) = value.as_int() {
@@ -422,8 +429,8 @@ impl Session {
         let key = self.keys.value(k as u32);
         let state = &mut self.per_key[k];
         let writer = v
-            .and_then(|v| state.ids.get(&v))
-            .map(|&id| &state.writes[id as usize]);
+            .and_then(|v| state.ids.get(v))
+            .map(|id| &state.writes[id as usize]);
         let sk = state.sessions.entry(s).or_default();
         if let Some(last) = sk.last_acked {
             let mine = &state.writes[last as usize];
@@ -456,7 +463,7 @@ impl Session {
         }
     }
 
-    fn read_collection(&mut self, k: usize, s: u32, r: u64, held: &[i64]) {
+    fn read_collection(&mut self, k: usize, s: u32, r: u64, held: crate::util::Ints<'_>) {
         self.judged = [true; 4];
         let Session {
             keys,
@@ -483,14 +490,14 @@ impl Session {
         for t in touched.drain(..) {
             by_session[t as usize].clear();
         }
-        for (pos, x) in held.iter().enumerate() {
-            if let Some(&id) = state.ids.get(x) {
+        for x in held.iter() {
+            if let Some(id) = state.ids.get(x) {
                 let w = &state.writes[id as usize];
                 let list = &mut by_session[w.session as usize];
                 if list.is_empty() {
                     touched.push(w.session);
                 }
-                list.push((*x, w.seq, pos));
+                list.push(w.seq);
             }
         }
         touched.sort_unstable();
@@ -501,27 +508,26 @@ impl Session {
             let sk = &state.sessions[&t];
             if is_list {
                 // Monotonic writes, order: the session's writes appear in the order made.
-                if let Some(w) = present.windows(2).find(|w| w[1].1 < w[0].1) {
-                    let (later, earlier) = (w[0], w[1]);
-                    let a = state.writes[sk.writes[earlier.1 as usize - 1] as usize].ack;
-                    let b = state.writes[sk.writes[later.1 as usize - 1] as usize].invoke;
+                if let Some(w) = present.windows(2).find(|w| w[1] < w[0]) {
+                    let earlier = &state.writes[sk.writes[w[1] as usize - 1] as usize];
+                    let later = &state.writes[sk.writes[w[0] as usize - 1] as usize];
+                    let (a, b, x, y) = (earlier.ack, later.invoke, earlier.value, later.value);
                     findings.note("monotonic-writes", vec![a, b, r], || {
                         let label = label_of();
                         format!(
-                            "Process {t} appended {} (acknowledged, op {a}) and then {} (op {b}) \
-                             to the list{label}, but read op {r} lists {} before {}.",
-                            earlier.0, later.0, later.0, earlier.0
+                            "Process {t} appended {x} (acknowledged, op {a}) and then {y} (op {b}) \
+                             to the list{label}, but read op {r} lists {y} before {x}."
                         )
                     });
                 }
             }
-            present.sort_unstable_by_key(|p| p.1);
-            present.dedup_by_key(|p| p.1);
+            present.sort_unstable();
+            present.dedup();
             let mut p = 0u32;
             let mut i = 0usize;
             loop {
                 let next = p + 1;
-                if i < present.len() && present[i].1 == next {
+                if i < present.len() && present[i] == next {
                     i += 1;
                     p = next;
                 } else if (next as usize) <= sk.writes.len()
@@ -532,19 +538,19 @@ impl Session {
                 } else {
                     break;
                 }
-                while i < present.len() && present[i].1 <= p {
+                while i < present.len() && present[i] <= p {
                     i += 1;
                 }
             }
             prefixes.push((t, p));
-            latest.push((t, present[present.len() - 1].1));
+            latest.push((t, present[present.len() - 1]));
             if i < present.len() {
                 // A hole: write p+1 is missing while later ones are held.
                 let missing = &state.writes[sk.writes[p as usize] as usize];
-                let beyond = present[i];
-                let b = state.writes[sk.writes[beyond.1 as usize - 1] as usize].invoke;
+                let beyond = &state.writes[sk.writes[present[i] as usize - 1] as usize];
+                let b = beyond.invoke;
                 if missing.ack != NONE && missing.ack < b {
-                    let (a, x, y) = (missing.ack, missing.value, beyond.0);
+                    let (a, x, y) = (missing.ack, missing.value, beyond.value);
                     findings.note("monotonic-writes", vec![a, b, r], || {
                         let label = label_of();
                         format!(
@@ -553,7 +559,11 @@ impl Session {
                         )
                     });
                 }
-                extras.extend(present[i..].iter().map(|e| e.0));
+                extras.extend(
+                    present[i..]
+                        .iter()
+                        .map(|&seq| state.writes[sk.writes[seq as usize - 1] as usize].value),
+                );
             }
         }
         prefixes.sort_unstable();
@@ -562,7 +572,7 @@ impl Session {
                 .binary_search_by_key(&t, |e| e.0)
                 .map_or(0, |i| prefixes[i].1)
         };
-        let holds_extra = |x: i64| held.contains(&x);
+        let holds_extra = |x: i64| held.contains(x);
         // The first write of session t, beyond what this read holds, that `union` requires.
         let missing = |union: &Union| -> Option<(u32, u32, u64)> {
             union
@@ -666,7 +676,7 @@ impl Session {
             }
             let p = &u.prefix;
             u.extras.retain(|&(x, _)| {
-                state.ids.get(&x).is_none_or(|&id| {
+                state.ids.get(x).is_none_or(|id| {
                     let w = &state.writes[id as usize];
                     p.iter()
                         .find(|e| e.0 == w.session)
