@@ -19,8 +19,8 @@
 //! read on every node has shown it.
 //!
 //! One pass, in memory that grows with the elements added (about 75 bytes each, 90 when they
-//! are not dense integers), not with the
-//! reads: a read costs time in its size, plus the acknowledged elements it lacks.
+//! are not dense integers), not with the reads: a read costs time in its size, plus the
+//! acknowledged elements it lacks.
 
 use crate::util::{
     Chunked, Findings, IntIds, Ints, Keys, NodeBits, Observer, ints, key_label, quantiles_ms,
