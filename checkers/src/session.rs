@@ -29,7 +29,6 @@ use crate::{CheckResult, Checker, Validity};
 use history::{Op, OpType, Process, Value};
 use rustc_hash::FxHashMap;
 use serde_json::json;
-use std::sync::Arc;
 
 pub const GUARANTEES: [&str; 4] = [
     "read-your-writes",
@@ -66,18 +65,126 @@ struct Write {
     /// Its completion's index: [`NONE`] while unknown, [`FAILED`] when it failed (a field of
     /// its own made every write 8 bytes larger).
     ack: u64,
-    /// What its session had read of this key before it was invoked.
-    dep: Arc<Union>,
+    /// What its session had read of this key before it was invoked: a union frozen in its
+    /// key's [`Deps`], or [`NO_DEP`].
+    dep: u32,
 }
 
 /// What a session's reads of a key have reflected, all together: per writing session the
 /// longest prefix of its writes held (with the read that showed it, by its number in
-/// `Session::read_ops`: one union per write, often, and 4 bytes less per entry), and elements
-/// held beyond a hole.
+/// `Session::read_ops`), and elements held beyond a hole.
 #[derive(Debug, Clone, Default)]
 struct Union {
     prefix: Vec<(u32, u32, u32)>,
     extras: Vec<(i64, u64)>,
+}
+
+/// A union as it lies, live or frozen.
+#[derive(Debug, Clone, Copy)]
+struct UnionRef<'a> {
+    prefix: &'a [(u32, u32, u32)],
+    extras: &'a [(i64, u64)],
+}
+
+impl Union {
+    fn view(&self) -> UnionRef<'_> {
+        UnionRef {
+            prefix: &self.prefix,
+            extras: &self.extras,
+        }
+    }
+}
+
+/// No union (nothing read yet).
+const NO_DEP: u32 = u32::MAX;
+
+/// The unions a key's writes depend on, frozen when a write is made, end to end: a write's
+/// is 12 bytes per writing session it names, where a union of its own (shared until the next
+/// read) took an allocation, two vectors and a count, about 128 bytes, and a list-append
+/// history has about one per write.
+#[derive(Debug, Default)]
+struct Deps {
+    /// Where each frozen union's prefix ends in `prefix`.
+    ends: Vec<u32>,
+    prefix: Vec<(u32, u32, u32)>,
+    /// Extras of the few unions that have any.
+    extras: FxHashMap<u32, Vec<(i64, u64)>>,
+}
+
+impl Deps {
+    fn get(&self, id: u32) -> UnionRef<'_> {
+        if id == NO_DEP {
+            return UnionRef {
+                prefix: &[],
+                extras: &[],
+            };
+        }
+        let i = id as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        UnionRef {
+            prefix: &self.prefix[start..self.ends[i] as usize],
+            extras: self.extras.get(&id).map_or(&[], Vec::as_slice),
+        }
+    }
+
+    fn freeze(&mut self, u: &Union) -> u32 {
+        let id = self.ends.len() as u32;
+        self.prefix.extend_from_slice(&u.prefix);
+        self.ends.push(self.prefix.len() as u32);
+        if !u.extras.is_empty() {
+            self.extras.insert(id, u.extras.clone());
+        }
+        id
+    }
+}
+
+/// A session's union of a key: frozen (the one its last write depends on) until a read raises
+/// it, live until its next write freezes it.
+#[derive(Debug)]
+enum Current {
+    Frozen(u32),
+    Live(Box<Union>),
+}
+
+impl Default for Current {
+    fn default() -> Self {
+        Current::Frozen(NO_DEP)
+    }
+}
+
+impl Current {
+    fn view<'a>(&'a self, deps: &'a Deps) -> UnionRef<'a> {
+        match self {
+            Current::Frozen(id) => deps.get(*id),
+            Current::Live(u) => u.view(),
+        }
+    }
+
+    /// For a write: the frozen union it depends on.
+    fn freeze(&mut self, deps: &mut Deps) -> u32 {
+        if let Current::Live(u) = self {
+            *self = Current::Frozen(deps.freeze(u));
+        }
+        match self {
+            Current::Frozen(id) => *id,
+            Current::Live(_) => unreachable!("frozen above"),
+        }
+    }
+
+    /// For a read that raises it: the union, live.
+    fn live(&mut self, deps: &Deps) -> &mut Union {
+        if let Current::Frozen(id) = *self {
+            let v = deps.get(id);
+            *self = Current::Live(Box::new(Union {
+                prefix: v.prefix.to_vec(),
+                extras: v.extras.to_vec(),
+            }));
+        }
+        match self {
+            Current::Live(u) => u,
+            Current::Frozen(_) => unreachable!("made live above"),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -85,7 +192,7 @@ struct SessionKey {
     /// Write ids, in order.
     writes: Vec<u32>,
     last_acked: Option<u32>,
-    union: Arc<Union>,
+    union: Current,
     /// What only counters and registers need, made for keys that may be one: a list-append
     /// history has a state per session and key, and these were most of its size.
     tallies: Option<Box<Tallies>>,
@@ -111,6 +218,7 @@ struct KeyState {
     mode: Mode,
     ids: Ids,
     writes: Chunked<Write>,
+    deps: Deps,
     sessions: FxHashMap<u32, SessionKey>,
     negative: bool,
 }
@@ -293,7 +401,7 @@ impl Session {
                 value: x,
                 invoke: op.index,
                 ack: NONE,
-                dep: sk.union.clone(),
+                dep: sk.union.freeze(&mut state.deps),
             });
             sk.writes.push(id);
             // Unique values: the first write of a value owns it. A register value written twice
@@ -574,7 +682,7 @@ impl Session {
         };
         let holds_extra = |x: i64| held.contains(x);
         // The first write of session t, beyond what this read holds, that `union` requires.
-        let missing = |union: &Union| -> Option<(u32, u32, u64)> {
+        let missing = |union: UnionRef<'_>| -> Option<(u32, u32, u64)> {
             union
                 .prefix
                 .iter()
@@ -607,8 +715,8 @@ impl Session {
             });
         }
         // Monotonic reads.
-        let union = state.sessions[&s].union.clone();
-        if let Some((t, seq, ri)) = missing(&union) {
+        let union = state.sessions[&s].union.view(&state.deps);
+        if let Some((t, seq, ri)) = missing(union) {
             let x = value_of(state, t, seq);
             findings.note("monotonic-reads", vec![ri, r], || {
                 let label = label_of();
@@ -631,7 +739,7 @@ impl Session {
         for &(t, seq) in latest.iter() {
             let sk_t = &state.sessions[&t];
             let w = &state.writes[sk_t.writes[seq as usize - 1] as usize];
-            let dep = &w.dep;
+            let dep = state.deps.get(w.dep);
             let found = missing(dep)
                 .map(|(u, useq, ri)| (value_of(state, u, useq), ri))
                 .or_else(|| dep.extras.iter().find(|e| !holds_extra(e.0)).copied());
@@ -661,7 +769,7 @@ impl Session {
             let ord = read_ops.len() as u32;
             read_ops.push(r);
             let sk = state.sessions.entry(s).or_default();
-            let u = Arc::make_mut(&mut sk.union);
+            let u = sk.union.live(&state.deps);
             for &(t, p) in prefixes.iter() {
                 match u.prefix.iter_mut().find(|e| e.0 == t) {
                     Some(e) if e.1 < p => *e = (t, p, ord),
