@@ -729,6 +729,43 @@ fn a_plume_history_is_judged_as_rw_register_transactions() {
 }
 
 #[test]
+fn awdit_s_test_histories_are_checked_as_they_are_shipped() {
+    // AWDIT's own test format (`r k v` lines, `-----`/`=====` between transactions and
+    // sessions), as samples/awdit holds it: each sample holds at its level and fails the next.
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("read-atomic/test-ra.txt", "read-atomic", "causal"),
+        (
+            "read-committed/non-repeatable-read.txt",
+            "strong-session-read-committed",
+            "read-atomic",
+        ),
+    ];
+    for (file, holds, fails) in cases {
+        let path = sample(&format!("awdit/{file}"));
+        let check = |model: &str| {
+            rift(
+                dir.path(),
+                &[
+                    "check",
+                    path.to_str().unwrap(),
+                    "-w",
+                    "rw-register",
+                    "--checkers",
+                    "commit-order",
+                    "--consistency-models",
+                    model,
+                ],
+            )
+        };
+        let out = check(holds);
+        assert_eq!(code(&out), 0, "{file} at {holds}: {}", stderr(&out));
+        let out = check(fails);
+        assert_eq!(code(&out), 1, "{file} at {fails}: {}", stderr(&out));
+    }
+}
+
+#[test]
 fn a_fractured_read_fails_read_atomic_and_the_report_says_which_edge_was_forced() {
     // Plume lines: session 0's txn 0 writes x and y; session 1's txn 1 reads y's initial state
     // (0), then T0's x: each read saw a committed state, not one snapshot.

@@ -44,7 +44,8 @@ pub enum Format {
     /// Jepsen's old plain-text logs of `jepsen.util` op lines (`.log`, `.txt`); read only.
     Text,
     /// Plume's text histories of `r(key,value,session,txn)` lines (`.plume`, or a `.txt`,
-    /// `.log` or extensionless file of such lines); read only.
+    /// `.log` or extensionless file of such lines), and AWDIT's test histories of `r key value`
+    /// lines; read only.
     Plume,
 }
 
@@ -63,7 +64,8 @@ impl Format {
     /// The format of a file to read: its extension's, except that a `.log` or `.txt` file whose
     /// first line that is not blank opens an EDN map (or a vector of them) is EDN (Porcupine keeps its kv
     /// histories as `{:process 0, :type :invoke, ...}` lines in `.txt` files), and a `.txt`,
-    /// `.log` or unknown file whose first such line is `r(k,v,s,t)` or `w(k,v,s,t)` is Plume's.
+    /// `.log` or unknown file whose first such line is `r(k,v,s,t)` or `w(k,v,s,t)` is Plume's
+    /// (or `r k v`, `w k v`, `-----`, `=====`: AWDIT's test format, read by the same reader).
     pub fn of_file(path: &Path) -> Option<Format> {
         let by_name = Format::from_path(path);
         if by_name.is_some_and(|f| f != Format::Text) {

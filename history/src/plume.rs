@@ -19,6 +19,23 @@
 //! models without real time (read committed, read atomic, causal, serializable, ...), which
 //! are what these checkers decide; a real-time model would read an order the file never meant.
 //!
+//! AWDIT's test histories are read too (its `res/tests`, and what `samples/awdit` holds):
+//!
+//! ```text
+//! w 0 0
+//! w 1 0
+//! =====
+//! r 0 0
+//! w 0 1
+//! -----
+//! r 1 0
+//! ```
+//!
+//! one `r key value` or `w key value` per line, a session's transactions separated by `-----`,
+//! sessions by `=====`, each session numbered from 0 in the file's order. That format has no
+//! implicit initial value: a read of 0 reads a write of 0 (its histories begin with a session
+//! that writes each key's 0), so there a 0 read stays 0.
+//!
 //! Read line by line, in memory that grows only with the number of transactions (to refuse one
 //! whose lines are not together). Errors name the file's line.
 
@@ -27,9 +44,66 @@ use std::collections::VecDeque;
 use std::io::{self, BufRead};
 use std::path::{Path, PathBuf};
 
-/// Whether a line is one of Plume's micro-operations: how a `.txt` file is told to be one.
+/// Whether a line is one of Plume's micro-operations, or a line of AWDIT's test format: how a
+/// `.txt` file is told to be one.
 pub fn is_plume_line(line: &str) -> bool {
-    parse_line(line.trim()).is_ok()
+    parse_line(line.trim()).is_ok() || awdit_line(line.trim()).is_ok()
+}
+
+/// A line of AWDIT's test format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AwditLine {
+    /// `(write?, key, value)`
+    Micro(bool, i64, i64),
+    /// `-----`
+    NextTxn,
+    /// `=====`
+    NextSession,
+}
+
+fn awdit_line(line: &str) -> Result<AwditLine, String> {
+    match line {
+        "-----" => return Ok(AwditLine::NextTxn),
+        "=====" => return Ok(AwditLine::NextSession),
+        _ => {}
+    }
+    let expected = || {
+        format!(
+            "expected `r key value`, `w key value`, `-----` or `=====` (AWDIT's test format, \
+             as this file's first line is), found {:?}",
+            line.chars().take(80).collect::<String>()
+        )
+    };
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let [f, key, value] = fields[..] else {
+        return Err(expected());
+    };
+    let write = match f {
+        "w" => true,
+        "r" => false,
+        _ => return Err(expected()),
+    };
+    let number = |what: &str, s: &str| -> Result<i64, String> {
+        s.parse::<i64>()
+            .map_err(|_| format!("{what} must be an integer, found {s:?}"))
+    };
+    Ok(AwditLine::Micro(
+        write,
+        number("the key", key)?,
+        number("the value", value)?,
+    ))
+}
+
+/// Which of the two formats a reader reads, told by the first line that is not blank.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    Unknown,
+    Plume,
+    /// AWDIT's test format, at this session and transaction.
+    Awdit {
+        session: u64,
+        txn: u64,
+    },
 }
 
 /// One line: `r`/`w`, key, value, session, transaction.
@@ -110,6 +184,7 @@ pub struct PlumeReader<R> {
     ready: VecDeque<Op>,
     next_index: u64,
     txn: Sym,
+    dialect: Dialect,
     done: bool,
 }
 
@@ -134,6 +209,7 @@ impl<R: BufRead> PlumeReader<R> {
             ready: VecDeque::new(),
             next_index: 0,
             txn: Sym::from("txn"),
+            dialect: Dialect::Unknown,
             done: false,
         }
     }
@@ -161,10 +237,11 @@ impl<R: BufRead> PlumeReader<R> {
             .iter()
             .map(|&(w, k, v)| mop(w, k, w.then_some(v)))
             .collect();
-        // A read of 0 reads the initial value: nothing written.
+        // A read of 0 reads Plume's initial value: nothing written (AWDIT's tests write it).
+        let initial_is_nil = !matches!(self.dialect, Dialect::Awdit { .. });
         let completed = micros
             .iter()
-            .map(|&(w, k, v)| mop(w, k, (w || v != 0).then_some(v)))
+            .map(|&(w, k, v)| mop(w, k, (w || v != 0 || !initial_is_nil).then_some(v)))
             .collect();
         for (kind, value) in [(OpType::Invoke, invoked), (kind, completed)] {
             let mut op = Op::new(
@@ -205,7 +282,36 @@ impl<R: BufRead> PlumeReader<R> {
             if line.is_empty() {
                 continue;
             }
-            let micro = parse_line(line).map_err(|m| self.malformed(self.line, m))?;
+            if self.dialect == Dialect::Unknown {
+                self.dialect = if parse_line(line).is_err() && awdit_line(line).is_ok() {
+                    Dialect::Awdit { session: 0, txn: 0 }
+                } else {
+                    Dialect::Plume
+                };
+            }
+            let micro = match self.dialect {
+                Dialect::Awdit { session, txn } => {
+                    match awdit_line(line).map_err(|m| self.malformed(self.line, m))? {
+                        AwditLine::Micro(write, key, value) => Micro {
+                            write,
+                            key,
+                            value,
+                            session,
+                            txn: Some(txn),
+                        },
+                        next => {
+                            let session = session + u64::from(next == AwditLine::NextSession);
+                            self.dialect = Dialect::Awdit {
+                                session,
+                                txn: txn + 1,
+                            };
+                            self.close();
+                            continue;
+                        }
+                    }
+                }
+                _ => parse_line(line).map_err(|m| self.malformed(self.line, m))?,
+            };
             let Some(txn) = micro.txn else {
                 // An aborted write: a transaction of its own that failed.
                 self.close();

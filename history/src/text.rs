@@ -67,7 +67,8 @@ pub fn parse(text: &str, path: Option<&Path>) -> Result<Vec<Op>, HistoryError> {
                 line: 1,
             },
             message: "no jepsen.util op lines: is this a Jepsen log? (.jsonl, .json and .edn \
-                      are read by their extensions)"
+                      are read by their extensions; a .txt whose first line is Plume's \
+                      r(k,v,s,t) or AWDIT's `r k v` is read as theirs)"
                 .into(),
         });
     }

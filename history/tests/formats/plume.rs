@@ -101,3 +101,67 @@ fn a_file_of_plume_lines_is_told_by_its_content() {
     std::fs::write(&log, "INFO  jepsen.util - 3\t:invoke\t:read\tnil\n").unwrap();
     assert_eq!(Format::of_file(&log), Some(Format::Text));
 }
+
+#[test]
+fn awdit_s_test_format_is_read_with_its_sessions_and_its_written_zeros() {
+    let text = "w 0 0\nw 1 0\n=====\nr 0 0\nw 0 1\n-----\nr 1 0\n=====\n\nr 0 1\nw 1 2\n";
+    let ops = plume::parse(text, None).unwrap();
+    let shape: Vec<(OpType, Process, Value)> = ops
+        .iter()
+        .filter(|o| o.kind != OpType::Invoke)
+        .map(|o| (o.kind, o.process.clone(), o.value.clone()))
+        .collect();
+    let ok = OpType::Ok;
+    assert_eq!(
+        shape,
+        [
+            (
+                ok,
+                Process::Client(0),
+                Value::List(vec![mop("w", 0, Some(0)), mop("w", 1, Some(0))])
+            ),
+            // A read of 0 read the first session's write of 0: it is not nil here.
+            (
+                ok,
+                Process::Client(1),
+                Value::List(vec![mop("r", 0, Some(0)), mop("w", 0, Some(1))])
+            ),
+            (
+                ok,
+                Process::Client(1),
+                Value::List(vec![mop("r", 1, Some(0))])
+            ),
+            (
+                ok,
+                Process::Client(2),
+                Value::List(vec![mop("r", 0, Some(1)), mop("w", 1, Some(2))])
+            ),
+        ]
+    );
+    assert_eq!(ops.len(), 8);
+    assert!(ops.windows(2).all(|w| w[0].index + 1 == w[1].index));
+    // Its mistakes name their line too.
+    let e = plume::parse(
+        "w 0 0\n=====\nr 0 zero\n",
+        Some(std::path::Path::new("t.txt")),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("t.txt:3") && e.contains("the value must be an integer"),
+        "{e}"
+    );
+    let e = plume::parse("w 0 0\nr(1,0,0,0)\n", Some(std::path::Path::new("t.txt")))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("t.txt:2") && e.contains("AWDIT's test format"),
+        "{e}"
+    );
+    // And a file of it is told by its content.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long-fork.txt");
+    std::fs::write(&path, text).unwrap();
+    assert_eq!(Format::of_file(&path), Some(Format::Plume));
+    assert_eq!(history::load(&path).unwrap().ops, ops);
+}
