@@ -92,7 +92,7 @@ struct Mop {
 }
 
 /// A forced edge and why: `t3` read `key` from the edge's target.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct Forced {
     from: u32,
     to: u32,
@@ -102,7 +102,7 @@ struct Forced {
 }
 
 /// A transaction made to precede the initial state: a cycle of two.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct BeforeInit {
     writer: u32,
     level: u8,
@@ -214,12 +214,23 @@ impl CommitOrder {
         let mops = self.take(value, index, status == Status::Ok);
         let id = self.txns.len() as u32;
         let session = self.session(p);
+        // A wide transaction's last write of each key, found once (a search of the rest of
+        // the transaction per write made n writes cost n²).
+        let last_write: Option<FxHashMap<u32, usize>> = (mops.len() > NARROW).then(|| {
+            let mut last = FxHashMap::default();
+            for (i, m) in mops.iter().enumerate().filter(|(_, m)| m.kind == WRITE) {
+                last.insert(m.key, i);
+            }
+            last
+        });
         for (i, m) in mops.iter().enumerate() {
-            if m.kind == WRITE
-                && mops[i + 1..]
+            let overwritten = || match &last_write {
+                Some(last) => last.get(&m.key).is_some_and(|&l| l > i),
+                None => mops[i + 1..]
                     .iter()
-                    .any(|l| l.kind == WRITE && l.key == m.key)
-            {
+                    .any(|l| l.kind == WRITE && l.key == m.key),
+            };
+            if m.kind == WRITE && overwritten() {
                 self.intermediate.insert((m.key, m.value));
             }
             if m.kind == WRITE
@@ -338,18 +349,26 @@ impl Analysis {
             c,
         };
         let mut own: Vec<u32> = Vec::new();
+        // A wide transaction's own writes are looked up in a set (a vector's search made a
+        // transaction of n writes cost n²).
+        let mut own_set: FxHashSet<u32> = FxHashSet::default();
         for t in 0..n {
             let txn = a.c.txns[t];
             a.read_start.push(a.reads.len() as u32);
             a.write_start.push(a.writes.len() as u32);
             own.clear();
+            own_set.clear();
             let mops = &a.c.mops[txn.mop_start as usize..(txn.mop_start + txn.mop_len) as usize];
+            let wide = mops.len() > NARROW;
             for m in mops {
                 if m.kind == WRITE {
                     own.push(m.key);
+                    if wide {
+                        own_set.insert(m.key);
+                    }
                     continue;
                 }
-                if own.contains(&m.key) {
+                if (wide && own_set.contains(&m.key)) || (!wide && own.contains(&m.key)) {
                     continue; // its own write: internal consistency is Elle's to judge
                 }
                 let writer = if m.value == NIL {
@@ -405,7 +424,20 @@ impl Analysis {
     /// Distinct transactions `t` read from (the initial state left out).
     fn read_from(&self, t: u32, out: &mut Vec<u32>) {
         out.clear();
-        for &(_, w) in self.reads_of(t) {
+        let reads = self.reads_of(t);
+        if reads.len() > NARROW {
+            // A wide transaction's writers are told apart by a set, not a search of those
+            // found so far.
+            let mut found = FxHashSet::default();
+            out.extend(
+                reads
+                    .iter()
+                    .map(|&(_, w)| w)
+                    .filter(|&w| w != INIT && found.insert(w)),
+            );
+            return;
+        }
+        for &(_, w) in reads {
             if w != INIT && !out.contains(&w) {
                 out.push(w);
             }
@@ -434,11 +466,32 @@ impl Analysis {
     /// Read committed's forced edges: for each read, every transaction read from earlier in the
     /// same transaction that writes the key.
     fn force_rc(&self, out: &mut Vec<Forced>, init: &mut Vec<BeforeInit>) {
+        self.force_rc_with(out, init, NARROW);
+    }
+
+    /// [`Self::force_rc`], a transaction of more than `narrow` reads through [`Wide`].
+    fn force_rc_with(&self, out: &mut Vec<Forced>, init: &mut Vec<BeforeInit>, narrow: usize) {
         let mut seen: Vec<u32> = Vec::new();
+        let mut wide = Wide::default();
         for s in &self.members {
             for &t3 in s {
+                let reads = self.reads_of(t3);
+                if reads.len() > narrow {
+                    // Each writer read from is entered under the keys it writes that t3
+                    // reads, once; each read then meets only the writers of its key.
+                    wide.start(reads);
+                    for &(x, t1) in reads {
+                        for &t2 in wide.writers(x) {
+                            if t2 != t1 {
+                                push(out, init, t2, t1, RC, t3, x);
+                            }
+                        }
+                        wide.enter(self, t1);
+                    }
+                    continue;
+                }
                 seen.clear();
-                for &(x, t1) in self.reads_of(t3) {
+                for &(x, t1) in reads {
                     for &t2 in &seen {
                         if t2 != t1 && self.writes_key(t2, x) {
                             push(out, init, t2, t1, RC, t3, x);
@@ -455,15 +508,31 @@ impl Analysis {
     /// Read atomic's: each transaction seen (read from, or before in the session) that writes
     /// a key read from another.
     fn force_ra(&self, out: &mut Vec<Forced>, init: &mut Vec<BeforeInit>) {
+        self.force_ra_with(out, init, NARROW);
+    }
+
+    /// [`Self::force_ra`], a transaction of more than `narrow` reads through [`Wide`].
+    fn force_ra_with(&self, out: &mut Vec<Forced>, init: &mut Vec<BeforeInit>, narrow: usize) {
         let mut seen: Vec<u32> = Vec::new();
+        let mut wide = Wide::default();
         let mut latest: FxHashMap<u32, u32> = FxHashMap::default();
         for s in &self.members {
             latest.clear();
             for &t3 in s {
-                self.read_from(t3, &mut seen);
-                for &(x, t1) in self.reads_of(t3) {
-                    for &t2 in &seen {
-                        if t2 != t1 && self.writes_key(t2, x) {
+                let reads = self.reads_of(t3);
+                let is_wide = reads.len() > narrow;
+                if is_wide {
+                    wide.start(reads);
+                    for &(_, t1) in reads {
+                        wide.enter(self, t1);
+                    }
+                } else {
+                    self.read_from(t3, &mut seen);
+                }
+                for &(x, t1) in reads {
+                    let writers = if is_wide { wide.writers(x) } else { &seen[..] };
+                    for &t2 in writers {
+                        if t2 != t1 && (is_wide || self.writes_key(t2, x)) {
                             push(out, init, t2, t1, RA, t3, x);
                         }
                     }
@@ -1047,6 +1116,70 @@ fn gallop(positions: &[u32], upto: u32, from: usize) -> usize {
     lo + positions[lo..hi].partition_point(|&q| q <= upto)
 }
 
+/// A transaction of more reads than this is read through [`Wide`]; below it, searching each
+/// writer seen for the key read is faster than building an index.
+const NARROW: usize = 32;
+
+/// For one wide transaction (many reads): per key it reads, the writers it has read from so far
+/// that write that key, in the order first read from. Entering a writer costs the smaller of
+/// its writes and the keys read; a read then meets only its key's writers, where searching
+/// every writer seen made a transaction of n reads from n writers cost n².
+#[derive(Default)]
+struct Wide {
+    /// Key → its slot in `writers`.
+    slots: FxHashMap<u32, u32>,
+    /// The keys read, in slot order.
+    keys: Vec<u32>,
+    writers: Vec<Vec<u32>>,
+    entered: FxHashSet<u32>,
+}
+
+impl Wide {
+    fn start(&mut self, reads: &[(u32, u32)]) {
+        self.slots.clear();
+        self.keys.clear();
+        self.entered.clear();
+        for &(x, _) in reads {
+            let next = self.keys.len() as u32;
+            if *self.slots.entry(x).or_insert(next) == next {
+                self.keys.push(x);
+            }
+        }
+        self.writers.resize_with(self.keys.len(), Vec::new);
+        for w in &mut self.writers[..self.keys.len()] {
+            w.clear();
+        }
+    }
+
+    /// Enters `t` (read from) under each key it writes that the transaction reads.
+    fn enter(&mut self, a: &Analysis, t: u32) {
+        if t == INIT || !self.entered.insert(t) {
+            return;
+        }
+        let w =
+            &a.writes[a.write_start[t as usize] as usize..a.write_start[t as usize + 1] as usize];
+        if w.len() <= self.keys.len() {
+            for x in w {
+                if let Some(&slot) = self.slots.get(x) {
+                    self.writers[slot as usize].push(t);
+                }
+            }
+        } else {
+            for (slot, x) in self.keys.iter().enumerate() {
+                if w.binary_search(x).is_ok() {
+                    self.writers[slot].push(t);
+                }
+            }
+        }
+    }
+
+    fn writers(&self, x: u32) -> &[u32] {
+        self.slots
+            .get(&x)
+            .map_or(&[], |&slot| &self.writers[slot as usize])
+    }
+}
+
 fn join(into: &mut [u32], from: &[u32]) {
     for (a, b) in into.iter_mut().zip(from) {
         *a = (*a).max(*b);
@@ -1122,7 +1255,68 @@ fn shortest_cycle(g: &Graph, comp: &[u32], v: u32, mask: u8) -> Vec<(u32, u8)> {
 
 #[cfg(test)]
 mod tests {
-    use super::gallop;
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A history of transactions over a few keys, `(session, [(write?, key)])`, each write of a
+    /// fresh value and each read of a value written before (or nothing), at random.
+    fn analysis(txns: &[(u8, Vec<(bool, u8)>)], picks: &[u16]) -> Analysis {
+        let mut c = CommitOrder::new(&["causal".to_owned()]);
+        let mut written: Vec<Vec<i64>> = vec![Vec::new(); 8];
+        let mut next = 1i64;
+        let mut pick = picks.iter().cycle();
+        for (i, (session, mops)) in txns.iter().enumerate() {
+            let value = Value::List(
+                mops.iter()
+                    .map(|&(write, key)| {
+                        let k = usize::from(key % 8);
+                        let v = if write {
+                            next += 1;
+                            written[k].push(next);
+                            Value::Int(next)
+                        } else {
+                            let p = usize::from(*pick.next().unwrap_or(&0));
+                            match p % (written[k].len() + 1) {
+                                0 => Value::Nil,
+                                j => Value::Int(written[k][j - 1]),
+                            }
+                        };
+                        let f = if write { "w" } else { "r" };
+                        Value::List(vec![f.into(), Value::Int(k as i64), v])
+                    })
+                    .collect(),
+            );
+            let p = Process::Client(u64::from(session % 4));
+            c.record(&p, i as u64, Some(Status::Ok), &value);
+        }
+        Analysis::new(c)
+    }
+
+    proptest! {
+        #[test]
+        fn wide_transactions_force_the_edges_narrow_ones_do(
+            txns in proptest::collection::vec(
+                (any::<u8>(), proptest::collection::vec((any::<bool>(), any::<u8>()), 0..12)),
+                1..40,
+            ),
+            picks in proptest::collection::vec(any::<u16>(), 1..64),
+        ) {
+            let a = analysis(&txns, &picks);
+            for narrow_first in [false, true] {
+                let run = |narrow: usize| {
+                    let (mut out, mut init) = (Vec::new(), Vec::new());
+                    if narrow_first {
+                        a.force_rc_with(&mut out, &mut init, narrow);
+                    } else {
+                        a.force_ra_with(&mut out, &mut init, narrow);
+                    }
+                    (out, init)
+                };
+                let (narrow, wide) = (run(usize::MAX), run(0));
+                prop_assert_eq!(narrow, wide);
+            }
+        }
+    }
 
     #[test]
     fn gallop_finds_what_partition_point_finds_from_any_start() {

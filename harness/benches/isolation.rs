@@ -14,7 +14,12 @@
 //! transaction goes at the end. As AWDIT's generator shapes its histories: 5 micro-ops a
 //! transaction on average (geometric), 80 % reads, keys skewed (key = `KEYS`·u³, a tenth of
 //! the keys taking nearly half the accesses); values unique.
-//! `-- --quick` stops at 100 K; `-- --keep DIR` leaves the histories in DIR.
+//!
+//! Then wide transactions, where a search per read of every writer read before made a
+//! transaction of n reads cost n²: `wide-read`, 200 K single-write transactions and one
+//! transaction reading every key from them; `wide-write`, one transaction writing 200 K keys
+//! and 200 K single-read transactions reading them.
+//! `-- --quick` stops at 100 K (and 20 K wide); `-- --keep DIR` leaves the histories in DIR.
 #![allow(clippy::unwrap_used)]
 
 use std::io::{BufWriter, Write};
@@ -30,6 +35,27 @@ const RUNS: usize = 3;
 const SESSIONS: u64 = 100;
 const KEYS: u64 = 10_000;
 const LAG: u64 = 1_000;
+
+/// `wide-read` (`reads` true) or `wide-write` of `n` keys; returns the micro-ops written.
+fn wide_plume(path: &Path, n: u64, reads: bool) -> u64 {
+    let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(path).unwrap());
+    for k in 0..n {
+        if reads {
+            writeln!(out, "w({k},1,{},{k})", k % SESSIONS).unwrap();
+        } else {
+            writeln!(out, "w({k},1,0,0)").unwrap();
+        }
+    }
+    for k in 0..n {
+        if reads {
+            writeln!(out, "r({k},1,{SESSIONS},{n})").unwrap();
+        } else {
+            writeln!(out, "r({k},1,{},{})", 1 + k % SESSIONS, k + 1).unwrap();
+        }
+    }
+    out.flush().unwrap();
+    2 * n
+}
 
 /// Writes `txns` transactions; returns the micro-ops written.
 fn causal_plume(path: &Path, txns: u64) -> u64 {
@@ -163,17 +189,28 @@ fn main() {
          commit-order`, median of {RUNS} runs"
     );
     println!(
-        "{:<12} {:>10} {:>8} {:<32} {:>8} {:>9} {:>5}",
+        "{:<16} {:>10} {:>8} {:<32} {:>8} {:>9} {:>5}",
         "txns", "micro-ops", "MB", "claim", "wall s", "peak MB", "exit"
     );
+    let wide: u64 = if quick { 20_000 } else { 200_000 };
+    let mut cases: Vec<(String, PathBuf, u64)> = Vec::new();
     for &txns in sizes {
         let file = dir.join(format!("causal-{txns}.plume"));
         let mops = causal_plume(&file, txns);
+        cases.push((txns.to_string(), file, mops));
+    }
+    for (name, reads) in [("wide-read", true), ("wide-write", false)] {
+        let file = dir.join(format!("{name}-{wide}.plume"));
+        let mops = wide_plume(&file, wide, reads);
+        cases.push((format!("{name} {}K", wide / 1000), file, mops));
+    }
+    for (txns, file, mops) in cases {
         let bytes = std::fs::metadata(&file).unwrap().len();
         for model in ["strong-session-read-committed", "read-atomic", "causal"] {
             let mut runs: Vec<Run> = (0..RUNS)
                 .map(|i| {
-                    let name = format!("bench-{txns}-{model}-{i}");
+                    let stem = file.file_stem().unwrap().to_str().unwrap();
+                    let name = format!("bench-{stem}-{model}-{i}");
                     let run = run_rift(&[
                         "check",
                         file.to_str().unwrap(),
@@ -198,7 +235,7 @@ fn main() {
             peaks.sort();
             m.peak_kb = peaks[RUNS / 2];
             println!(
-                "{:<12} {:>10} {:>8.1} {:<32} {:>8.2} {:>9.1} {:>5}",
+                "{:<16} {:>10} {:>8.1} {:<32} {:>8.2} {:>9.1} {:>5}",
                 txns,
                 mops,
                 bytes as f64 / 1e6,
