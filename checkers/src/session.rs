@@ -681,7 +681,17 @@ impl Session {
                 .binary_search_by_key(&t, |e| e.0)
                 .map_or(0, |i| prefixes[i].1)
         };
-        let holds_extra = |x: i64| held.contains(x);
+        // Whether this read holds `x`: by its write's place among the writes held of its
+        // session (sorted above), not a search of the read (a read of millions of elements,
+        // once per element beyond a hole, per session).
+        let by_session = &*by_session;
+        let holds_extra = |state: &KeyState, x: i64| match state.ids.get(x) {
+            Some(id) => {
+                let w = &state.writes[id as usize];
+                by_session[w.session as usize].binary_search(&w.seq).is_ok()
+            }
+            None => held.contains(x),
+        };
         // The first write of session t, beyond what this read holds, that `union` requires.
         let missing = |union: UnionRef<'_>| -> Option<(u32, u32, u64)> {
             union
@@ -726,7 +736,7 @@ impl Session {
                      {r} does not."
                 )
             });
-        } else if let Some(&(x, ri)) = union.extras.iter().find(|e| !holds_extra(e.0)) {
+        } else if let Some(&(x, ri)) = union.extras.iter().find(|e| !holds_extra(state, e.0)) {
             findings.note("monotonic-reads", vec![ri, r], || {
                 let label = label_of();
                 format!(
@@ -743,7 +753,12 @@ impl Session {
             let dep = state.deps.get(w.dep);
             let found = missing(dep)
                 .map(|(u, useq, ri)| (value_of(state, u, useq), ri))
-                .or_else(|| dep.extras.iter().find(|e| !holds_extra(e.0)).copied());
+                .or_else(|| {
+                    dep.extras
+                        .iter()
+                        .find(|e| !holds_extra(state, e.0))
+                        .copied()
+                });
             if let Some((x, ri)) = found {
                 let (b, y) = (w.invoke, w.value);
                 findings.note("writes-follow-reads", vec![ri, b, r], || {
