@@ -271,7 +271,8 @@ impl<'a> Parser<'a, '_> {
                     b')'
                 };
                 self.pos += 1;
-                Value::List(self.items(close, depth)?)
+                let start = self.items(close, depth)?;
+                Value::List(self.scratch.split_off(start))
             }
             b'{' => {
                 self.pos += 1;
@@ -305,7 +306,8 @@ impl<'a> Parser<'a, '_> {
             b'#' => match *self.bytes.get(self.pos + 1).ok_or(Stop::More)? {
                 b'{' => {
                     self.pos += 2;
-                    let items = self.items(b'}', depth)?;
+                    let start = self.items(b'}', depth)?;
+                    let items = self.scratch.split_off(start);
                     let n = items.len();
                     match Value::set(items) {
                         Value::Set(s) if s.len() == n => Value::Set(s),
@@ -347,7 +349,9 @@ impl<'a> Parser<'a, '_> {
         Ok(())
     }
 
-    fn items(&mut self, close: u8, depth: usize) -> Result<Vec<Value>, Stop> {
+    /// Reads a collection's items onto `scratch`; returns where they start there (a vector
+    /// returned through a `Result` was copied through memory and stalled on it).
+    fn items(&mut self, close: u8, depth: usize) -> Result<usize, Stop> {
         let start = self.scratch.len();
         let from = self.pos;
         loop {
@@ -363,7 +367,7 @@ impl<'a> Parser<'a, '_> {
             let b = self.peek()?;
             if b == close {
                 self.pos += 1;
-                return Ok(self.scratch.split_off(start));
+                return Ok(start);
             }
             if matches!(b, b')' | b']' | b'}') {
                 return Err(Stop::Unsupported);
