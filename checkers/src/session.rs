@@ -224,6 +224,13 @@ struct KeyState {
     negative: bool,
 }
 
+impl KeyState {
+    /// Write `seq` (1-based) of a session, by the session's state of this key.
+    fn nth(&self, sk: &SessionKey, seq: u32) -> &Write {
+        &self.writes[sk.writes[seq as usize - 1] as usize]
+    }
+}
+
 /// Keys past this many written values keep them in a hash map.
 const FEW_VALUES: usize = 64;
 
@@ -618,8 +625,7 @@ impl Session {
             if is_list {
                 // Monotonic writes, order: the session's writes appear in the order made.
                 if let Some(w) = present.windows(2).find(|w| w[1] < w[0]) {
-                    let earlier = &state.writes[sk.writes[w[1] as usize - 1] as usize];
-                    let later = &state.writes[sk.writes[w[0] as usize - 1] as usize];
+                    let (earlier, later) = (state.nth(sk, w[1]), state.nth(sk, w[0]));
                     let (a, b, x, y) = (earlier.ack, later.invoke, earlier.value, later.value);
                     findings.note("monotonic-writes", vec![a, b, r], || {
                         let label = label_of();
@@ -640,7 +646,7 @@ impl Session {
                     i += 1;
                     p = next;
                 } else if (next as usize) <= sk.writes.len()
-                    && state.writes[sk.writes[next as usize - 1] as usize].ack == FAILED
+                    && state.nth(sk, next).ack == FAILED
                     && i < present.len()
                 {
                     p = next;
@@ -656,7 +662,7 @@ impl Session {
             if i < present.len() {
                 // A hole: write p+1 is missing while later ones are held.
                 let missing = &state.writes[sk.writes[p as usize] as usize];
-                let beyond = &state.writes[sk.writes[present[i] as usize - 1] as usize];
+                let beyond = state.nth(sk, present[i]);
                 let b = beyond.invoke;
                 if missing.ack != NONE && missing.ack < b {
                     let (a, x, y) = (missing.ack, missing.value, beyond.value);
@@ -668,11 +674,7 @@ impl Session {
                         )
                     });
                 }
-                extras.extend(
-                    present[i..]
-                        .iter()
-                        .map(|&seq| state.writes[sk.writes[seq as usize - 1] as usize].value),
-                );
+                extras.extend(present[i..].iter().map(|&seq| state.nth(sk, seq).value));
             }
         }
         prefixes.sort_unstable();
@@ -701,8 +703,7 @@ impl Session {
                 .map(|&(t, _, ri)| (t, prefix_of(t) + 1, read_ops[ri as usize]))
         };
         let value_of = |state: &KeyState, t: u32, seq: u32| -> i64 {
-            let sk = &state.sessions[&t];
-            state.writes[sk.writes[seq as usize - 1] as usize].value
+            state.nth(&state.sessions[&t], seq).value
         };
 
         // Read your writes.
@@ -749,7 +750,7 @@ impl Session {
         latest.sort_unstable();
         for &(t, seq) in latest.iter() {
             let sk_t = &state.sessions[&t];
-            let w = &state.writes[sk_t.writes[seq as usize - 1] as usize];
+            let w = state.nth(sk_t, seq);
             let dep = state.deps.get(w.dep);
             let found = missing(dep)
                 .map(|(u, useq, ri)| (value_of(state, u, useq), ri))
