@@ -1136,6 +1136,14 @@ struct Wide {
 
 impl Wide {
     fn start(&mut self, reads: &[(u32, u32)]) {
+        // A map's clear costs its capacity: a smaller wide transaction after a large one
+        // starts afresh rather than clearing the large one's tables.
+        if self.slots.capacity() > 4 * reads.len() {
+            self.slots = FxHashMap::default();
+        }
+        if self.entered.capacity() > 4 * reads.len() {
+            self.entered = FxHashSet::default();
+        }
         self.slots.clear();
         self.keys.clear();
         self.entered.clear();

@@ -140,6 +140,11 @@ impl Links {
         }
         links.later_write.clear();
         links.later_write.resize(n, None);
+        // A map's clear costs its capacity: after one wide transaction, every small one after
+        // it would clear the wide one's table.
+        if links.last.capacity() > 4 * n.max(16) {
+            links.last = FxHashMap::default();
+        }
         links.last.clear();
         for (i, m) in raw.iter().enumerate() {
             if let Some(j) = links.last.insert(m.1, i as u32) {
