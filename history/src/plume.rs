@@ -238,10 +238,10 @@ impl<R: BufRead> PlumeReader<R> {
             .map(|&(w, k, v)| mop(w, k, w.then_some(v)))
             .collect();
         // A read of 0 reads Plume's initial value: nothing written (AWDIT's tests write it).
-        let initial_is_nil = !matches!(self.dialect, Dialect::Awdit { .. });
+        let zero_is_written = matches!(self.dialect, Dialect::Awdit { .. });
         let completed = micros
             .iter()
-            .map(|&(w, k, v)| mop(w, k, (w || v != 0 || !initial_is_nil).then_some(v)))
+            .map(|&(w, k, v)| mop(w, k, (w || v != 0 || zero_is_written).then_some(v)))
             .collect();
         for (kind, value) in [(OpType::Invoke, invoked), (kind, completed)] {
             let mut op = Op::new(
